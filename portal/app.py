@@ -1,0 +1,94 @@
+"""The application factory: configuration, extensions, blueprints, CLI and errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import load_config
+from portal.extensions import babel, csrf, db, limiter, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build a configured portal application."""
+    app = Flask(__name__, instance_relative_config=True)
+    _configure(app, overrides or {})
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_cli(app)
+    return app
+
+
+def _configure(app: Flask, overrides: dict) -> None:
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(instance_path))
+    app.config.update(overrides)
+    proxies = app.config["PORTAL_TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL, foreign keys and a busy timeout on every SQLite connection."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _init_extensions(app: Flask) -> None:
+    from portal.auth.loader import init_login
+    from portal.core.i18n import register_i18n, select_locale
+    from portal.core.navigation import register_navigation
+
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Tokyo")
+    init_login(app)
+    register_i18n(app)
+    register_navigation(app)
+    _import_models()
+
+
+def _import_models() -> None:
+    """Every model module, so metadata (and migrations) know every table."""
+    from portal import models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.blueprints import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS():
+        app.register_blueprint(blueprint)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from portal.core.access import enforce_access
+    from portal.core.errors import register_error_handlers
+    from portal.core.security import add_security_headers
+
+    app.before_request(enforce_access)
+    app.after_request(add_security_headers)
+    register_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from portal.commands import register_commands
+
+    register_commands(app)

@@ -1,0 +1,5 @@
+"""Audit trail: append-only, hash-chained events and their verification."""
+from portal.audit.models import AuditEvent
+from portal.audit.services import record_event
+
+__all__ = ["AuditEvent", "record_event"]

@@ -1,0 +1,57 @@
+"""The audit trail (監査ログ): append-only, hash-chained events."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+
+
+class AuditEvent(db.Model):
+    """One privileged action. Never updated or deleted (a trigger refuses it)."""
+
+    __tablename__ = "audit_events"
+
+    #: 1, 2, 3… with no gaps; the chain's order.
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    #: Who acted; None for the system itself (CLI imports name the operator in details).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    #: employee_no of the actor at the time, kept even if the person changes.
+    actor_label: Mapped[str] = mapped_column(String(60), default="")
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[str] = mapped_column(String(80), default="", index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: Canonical JSON of extra facts.
+    details_json: Mapped[str] = mapped_column(Text, default="{}")
+    #: Client address, or "cli".
+    source: Mapped[str] = mapped_column(String(80), default="")
+    #: Unique: two events can never claim the same predecessor, so the chain cannot fork.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """Extra facts as a dict."""
+        return json.loads(self.details_json or "{}")
+
+    def chain_fields(self) -> dict[str, Any]:
+        """The fields the hash covers, in the form chain.event_hash expects."""
+        return {
+            "seq": self.seq,
+            "occurred_at": self.occurred_at,
+            "actor_id": self.actor_id,
+            "actor_label": self.actor_label,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "reason": self.reason,
+            "details": self.details,
+            "source": self.source,
+            "prev_hash": self.prev_hash,
+        }

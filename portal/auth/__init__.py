@@ -1,0 +1,4 @@
+"""Sign-in, sessions and passwords."""
+from portal.auth.views import bp
+
+__all__ = ["bp"]

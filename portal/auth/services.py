@@ -1,0 +1,53 @@
+"""Signing in and out, password changes: the state changes behind the auth views."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.audit.services import record_event
+from portal.auth.passwords import check_password, hash_password
+from portal.extensions import db
+from portal.org.models import Person
+
+MIN_PASSWORD_LENGTH = 12
+
+
+class PasswordPolicyError(ValueError):
+    """The new password does not meet the policy; the message names why."""
+
+
+def find_person(employee_no: str) -> Person | None:
+    """The person with this employee number, or None."""
+    return db.session.scalar(select(Person).where(Person.employee_no == employee_no.strip()))
+
+
+def authenticate(employee_no: str, password: str) -> Person | None:
+    """The active person whose password matches, else None (a failure is audited)."""
+    person = find_person(employee_no)
+    ok = check_password(person.password_hash if person else "", password)
+    if person is not None and ok and person.active:
+        record_event(person, "auth.login", object_type="person", object_id=person.employee_no)
+        return person
+    record_event(
+        None,
+        "auth.login_failed",
+        object_type="person",
+        object_id=employee_no.strip()[:80],
+        details={"known": person is not None, "active": bool(person and person.active)},
+    )
+    return None
+
+
+def end_all_sessions(person: Person, why: str) -> None:
+    """Invalidate every existing session of the person (logout, password change, deactivation)."""
+    person.session_version += 1
+    record_event(person, why, object_type="person", object_id=person.employee_no)
+
+
+def change_password(person: Person, current: str, new: str) -> None:
+    """Replace the password after checking the current one; ends every other session."""
+    if not check_password(person.password_hash, current):
+        raise PasswordPolicyError("current_password")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise PasswordPolicyError("new_password")
+    person.password_hash = hash_password(new)
+    end_all_sessions(person, "auth.password_changed")

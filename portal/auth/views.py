@@ -1,0 +1,108 @@
+"""Sign-in, sign-out, password change and language switch."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from portal.auth.forms import LoginForm, PasswordChangeForm
+from portal.auth.services import PasswordPolicyError, authenticate, change_password, end_all_sessions
+from portal.core.access import public, signed_in
+from portal.core.timeutil import utcnow
+from portal.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def _failed_login(response) -> bool:
+    """Only failed attempts count against the limits (a success redirects)."""
+    return response.status_code != 302
+
+
+def _account_key() -> str:
+    return "acct:" + (request.form.get("employee_no", "") or "").strip().lower()[:40]
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit("30 per 10 minutes", methods=["POST"], deduct_when=_failed_login)
+@limiter.limit("10 per 10 minutes", methods=["POST"], key_func=_account_key, deduct_when=_failed_login)
+def login():
+    """Show the sign-in form; sign in on a correct password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        person = authenticate(form.employee_no.data, form.password.data)
+        db.session.commit()
+        if person is not None:
+            locale = session.get("locale")
+            session.clear()  # a fresh session: nothing from before sign-in survives
+            if locale:
+                session["locale"] = locale
+            login_user(person)
+            now = utcnow().timestamp()
+            session["login_at"] = now
+            session["seen_at"] = now
+            session.permanent = True
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(_("The employee number or password is not correct."))
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@signed_in
+def logout():
+    """Sign out here and everywhere else (every other session of this person ends too)."""
+    end_all_sessions(current_user._get_current_object(), "auth.logout")
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def password():
+    """Change one's own password; other sessions end."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        person = current_user._get_current_object()
+        try:
+            change_password(person, form.current_password.data, form.new_password.data)
+        except PasswordPolicyError as error:
+            db.session.rollback()
+            field = getattr(form, str(error))
+            field.errors.append(_("The current password is not correct.") if str(error) == "current_password" else _("The new password must have at least 12 characters."))
+            return render_template("auth/password.html", form=form), 400
+        db.session.commit()
+        login_user(person)  # this session carries on under the new session version
+        flash(_("Your password has been changed. Other sessions have been signed out."), "success")
+        return redirect(url_for("home.index"))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def language():
+    """Switch the interface language (ja or en) and go back."""
+    chosen = request.form.get("lang", "")
+    if chosen not in current_app.config["PORTAL_LOCALES"]:
+        abort(400)
+    session["locale"] = chosen
+    if current_user.is_authenticated:
+        current_user.locale = chosen
+        db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))

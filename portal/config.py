@@ -1,0 +1,66 @@
+"""Configuration read from the environment (PORTAL_* variables)."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _flag(name: str, default: bool) -> bool:
+    """Read a boolean environment variable ("1", "true", "yes" are true)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Use PORTAL_SECRET_KEY, or a key generated once into instance/ (never in the repo)."""
+    configured = os.environ.get("PORTAL_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: Path) -> dict:
+    """Build the Flask config mapping from the environment."""
+    database_url = os.environ.get("PORTAL_DATABASE_URL") or (
+        f"sqlite:///{instance_path / 'portal.sqlite3'}"
+    )
+    secure_cookies = not _flag("PORTAL_INSECURE_HTTP", False)
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Sessions: signed cookie, checked against the person's session_version.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_NAME": "portal_session",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("PORTAL_SESSION_ABSOLUTE_HOURS", "10"))),
+        "PORTAL_SESSION_IDLE_MINUTES": int(os.environ.get("PORTAL_SESSION_IDLE_MINUTES", "30")),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # Rate limiting: memory for one process, redis:// when instances share load.
+        "RATELIMIT_STORAGE_URI": os.environ.get("PORTAL_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        # Number of proxies whose X-Forwarded-For is trusted; 0 means none.
+        "PORTAL_TRUSTED_PROXIES": int(os.environ.get("PORTAL_TRUSTED_PROXIES", "0")),
+        # SSO reverse proxy mode: the header naming the signed-in employee_no. Off when empty.
+        "PORTAL_SSO_HEADER": os.environ.get("PORTAL_SSO_HEADER", ""),
+        "BABEL_DEFAULT_LOCALE": "ja",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+        "PORTAL_LOCALES": ("ja", "en"),
+        "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        "PORTAL_MANUALS_DIR": os.environ.get("PORTAL_MANUALS_DIR", ""),
+        "PORTAL_QUIZZES_DIR": os.environ.get("PORTAL_QUIZZES_DIR", ""),
+        "PORTAL_MAIL_DIR": os.environ.get("PORTAL_MAIL_DIR", str(instance_path / "mail")),
+        "PORTAL_SMTP_URL": os.environ.get("PORTAL_SMTP_URL", ""),
+        "PORTAL_MAIL_FROM": os.environ.get("PORTAL_MAIL_FROM", "portal@example.invalid"),
+    }

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: time, access rules, security headers, errors."""

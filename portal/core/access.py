@@ -1,0 +1,100 @@
+"""Deny by default: every endpoint declares who may use it, checked before the view runs."""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from portal.core.timeutil import utcnow
+
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+TOKEN = "token"  # the view authenticates a bearer token itself
+
+
+def public(view: Callable) -> Callable:
+    """Anyone may call this endpoint, signed in or not."""
+    view._access = PUBLIC
+    return view
+
+
+def signed_in(view: Callable) -> Callable:
+    """Any active, signed-in person may call this endpoint."""
+    view._access = SIGNED_IN
+    return view
+
+
+def token_protected(view: Callable) -> Callable:
+    """A machine endpoint that checks its own bearer token."""
+    view._access = TOKEN
+    return view
+
+
+def roles_required(*roles: str) -> Callable[[Callable], Callable]:
+    """Only people holding one of these roles may call this endpoint."""
+
+    def mark(view: Callable) -> Callable:
+        view._access = frozenset(roles)
+        return view
+
+    return mark
+
+
+def access_rule(endpoint: str | None):
+    """The declared rule of an endpoint, or None when it declared nothing."""
+    if endpoint is None:
+        return PUBLIC  # no route matched: let the 404 happen
+    if endpoint == "static":
+        return PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "_access", None)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _session_expired() -> bool:
+    """True when the idle or absolute session lifetime has passed."""
+    now = utcnow().timestamp()
+    idle = current_app.config["PORTAL_SESSION_IDLE_MINUTES"] * 60
+    absolute = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    login_at = session.get("login_at", now)
+    seen_at = session.get("seen_at", now)
+    return now - seen_at > idle or now - login_at > absolute
+
+
+def enforce_access():
+    """before_request: refuse what the endpoint's rule does not allow."""
+    g.audit_source = request.remote_addr or "unknown"
+    rule = access_rule(request.endpoint)
+    if rule is None:
+        current_app.logger.error("endpoint %s declares no access rule: denied", request.endpoint)
+        abort(403)
+    if rule in (PUBLIC, TOKEN):
+        return None
+    if current_user.is_authenticated and not current_app.config.get("PORTAL_SSO_HEADER"):
+        if _session_expired():
+            logout_user()
+            session.clear()
+            return _sign_in_required(_("Your session has expired. Please sign in again."))
+        session["seen_at"] = utcnow().timestamp()
+    if not current_user.is_authenticated:
+        return _sign_in_required(None)
+    if rule == SIGNED_IN:
+        return None
+    if not current_user.has_role(*rule):
+        abort(403)
+    return None
+
+
+def _sign_in_required(message: str | None):
+    if _wants_json():
+        return jsonify(error="authentication_required"), 401
+    if message:
+        from flask import flash
+
+        flash(message, "warning")
+    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))

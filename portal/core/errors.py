@@ -1,0 +1,46 @@
+"""Error pages: short, in the user's language, never a stack trace."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please sign in."),
+        403: _("You do not have permission to see this page."),
+        404: _("This page does not exist."),
+        405: _("This action is not allowed this way."),
+        409: _("This was already done."),
+        413: _("The file is too large."),
+        429: _("Too many attempts. Please wait a moment and try again."),
+        500: _("Something went wrong on our side. Please try again later."),
+        503: _("The service is temporarily unavailable."),
+    }
+
+
+def _render(code: int, message: str | None = None):
+    message = message or _messages().get(code, _messages()[500])
+    if request.path.startswith("/api/"):
+        return jsonify(error=message, status=code), code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map HTTP errors, CSRF failures and crashes to calm pages."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return _render(400, _("The form expired or did not come from this site. Please reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return _render(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def crash(error: Exception):
+        app.logger.exception("unhandled error")
+        return _render(500)

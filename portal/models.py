@@ -1,0 +1,3 @@
+"""Imports every model module so SQLAlchemy's metadata is complete."""
+from portal.audit.models import AuditEvent  # noqa: F401
+from portal.org.models import Department, Person, PersonRole, department_managers  # noqa: F401

@@ -1,0 +1,207 @@
+"""Fixtures: a fresh, migrated database per test on SQLite, and on PostgreSQL when
+PORTAL_TEST_POSTGRES_URL is set; factories for departments and people; signed-in clients."""
+from __future__ import annotations
+
+import contextvars
+import itertools
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.auth.passwords import hash_password
+from portal.extensions import db
+from portal.org.models import Department, Person, PersonRole
+
+POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "")
+PASSWORD = "correct-horse-battery"
+BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+
+
+def _migrate(url: str, instance: Path) -> None:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "t"})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+
+
+def _admin_engine():
+    return create_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """One migrated SQLite file, copied for every test."""
+    path = tmp_path_factory.mktemp("tmpl") / "template.sqlite3"
+    _migrate(f"sqlite:///{path}", path.parent)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template():
+    """One migrated PostgreSQL database used as CREATE DATABASE … TEMPLATE."""
+    if not POSTGRES_URL:
+        pytest.skip("PORTAL_TEST_POSTGRES_URL is not set")
+    name = f"portal_tmpl_{uuid.uuid4().hex[:10]}"
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    _migrate(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False), Path("."))
+    yield name
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """A fresh database for one test: a copy of the SQLite template, or a PostgreSQL clone."""
+    if request.param == "sqlite":
+        path = tmp_path / "portal.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"portal_t_{os.getpid()}_{next(_counter)}"
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def app_overrides() -> dict:
+    """Tests may override this to change configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_overrides):
+    """The portal bound to this test's database, inside an app context."""
+    config = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "PORTAL_MAIL_DIR": str(tmp_path / "mail"),
+        **app_overrides,
+    }
+    application = create_app(config)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (own g, own db session), as in production,
+    even though the test itself holds an app context for its own queries."""
+
+    def open(self, *args, **kwargs):
+        def run():
+            _cv_app.set(None)
+            return FlaskClient.open(self, *args, **kwargs)
+
+        return contextvars.copy_context().run(run)
+
+
+def https_client(app):
+    """A browser-like client on https (the session cookie is Secure)."""
+    app.test_client_class = IsolatedClient
+    test_client = app.test_client()
+    test_client.environ_base["wsgi.url_scheme"] = "https"
+    return test_client
+
+
+@pytest.fixture
+def client(app):
+    """A browser-like client on https (the session cookie is Secure)."""
+    return https_client(app)
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """One argon2 hash of PASSWORD, shared (hashing is deliberately slow)."""
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def make_department(app):
+    """Create a department: make_department("D1", kind="agency")."""
+
+    def make(code: str = "D1", name_ja: str | None = None, kind: str = "internal", name_en: str = "") -> Department:
+        department = Department(code=code, name_ja=name_ja or f"{code}部", name_en=name_en or code, kind=kind)
+        db.session.add(department)
+        db.session.commit()
+        return department
+
+    return make
+
+
+@pytest.fixture
+def make_person(app, make_department, password_hash):
+    """Create a person who can sign in with PASSWORD: make_person("E1", roles=("manager",), manages=[dept])."""
+    numbers = itertools.count(1)
+
+    def make(employee_no: str | None = None, *, roles=(), department: Department | None = None,
+             manages=(), name: str = "山田 太郎", name_kana: str = "やまだ たろう", active: bool = True) -> Person:
+        if department is None:
+            department = db.session.query(Department).filter_by(code="D1").one_or_none() or make_department("D1")
+        person = Person(employee_no=employee_no or f"X{next(numbers):05d}", name=name, name_kana=name_kana,
+                        email="p@example.co.jp", department=department, active=active, password_hash=password_hash)
+        person.role_rows = [PersonRole(role=role) for role in roles if role != "employee"]
+        person.managed_departments = list(manages)
+        db.session.add(person)
+        db.session.commit()
+        return person
+
+    return make
+
+
+def sign_in(client, person: Person, password: str = PASSWORD):
+    """Sign a test client in through the real form (CSRF is off only in this helper's app? no: token fetched)."""
+    page = client.get("/login")
+    token = _csrf_token(page.get_data(as_text=True))
+    return client.post("/login", data={"employee_no": person.employee_no, "password": password, "csrf_token": token})
+
+
+def _csrf_token(html: str) -> str:
+    marker = 'name="csrf_token" type="hidden" value="'
+    start = html.find(marker)
+    if start < 0:
+        marker = 'name="csrf_token" value="'
+        start = html.find(marker)
+    assert start >= 0, "no CSRF token on the page"
+    start += len(marker)
+    return html[start:html.find('"', start)]
+
+
+def csrf_token_from(client, path: str = "/") -> str:
+    """A valid CSRF token for this client's session, read from a page it may see."""
+    return _csrf_token(client.get(path).get_data(as_text=True))
+
+
+@pytest.fixture
+def login(client):
+    """Sign the client in as a person: login(person)."""
+
+    def do(person: Person, password: str = PASSWORD):
+        response = sign_in(client, person, password)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    return do
