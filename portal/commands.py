@@ -37,6 +37,45 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@click.group("translations")
+def translations_group() -> None:
+    """The Japanese and English message catalogues."""
+
+
+@translations_group.command("update")
+def translations_update() -> None:
+    """Extract strings, merge them into ja and en, compile."""
+    from portal.core.catalogues import update_catalogues
+
+    for locale, count in update_catalogues().items():
+        click.echo(f"{locale}: {count} messages")
+
+
+@translations_group.command("add")
+@click.argument("json_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--locale", default="ja", show_default=True)
+def translations_add(json_file: str, locale: str) -> None:
+    """Add or set translations from a JSON object {msgid: translation} (safe to run concurrently)."""
+    import json
+
+    from portal.core.catalogues import add_translations
+
+    with open(json_file, encoding="utf-8") as handle:
+        count = add_translations(locale, json.load(handle))
+    click.echo(f"{locale}: {count} translations set")
+
+
+@translations_group.command("check")
+def translations_check() -> None:
+    """Exit 1 listing every string the Japanese catalogue lacks."""
+    from portal.core.catalogues import missing_translations
+
+    missing = missing_translations("ja")
+    for msgid in missing:
+        click.echo(f"untranslated (ja): {msgid!r}", err=True)
+    sys.exit(1 if missing else 0)
+
+
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
     from portal.demo.cli import demo_command
@@ -44,5 +83,6 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(init_command)
     app.cli.add_command(audit_group)
+    app.cli.add_command(translations_group)
     app.cli.add_command(org_group)
     app.cli.add_command(demo_command)
