@@ -1,0 +1,1 @@
+"""Manuals: versioned Markdown editions, rendering, comparison, audiences."""
