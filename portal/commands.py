@@ -18,25 +18,6 @@ def init_command() -> None:
     click.echo("database is up to date")
 
 
-@click.group("audit")
-def audit_group() -> None:
-    """The audit trail."""
-
-
-@audit_group.command("verify")
-@with_appcontext
-def audit_verify() -> None:
-    """Exit 0 when the hash chain holds; 1 naming the first broken event."""
-    from portal.audit.queries import verify_audit_trail
-
-    problem = verify_audit_trail()
-    if problem is None:
-        click.echo("audit trail verified: chain intact")
-        return
-    click.echo(f"audit trail BROKEN at event {problem.seq}: {problem.reason}", err=True)
-    sys.exit(1)
-
-
 @click.group("translations")
 def translations_group() -> None:
     """The Japanese and English message catalogues."""
@@ -78,11 +59,23 @@ def translations_check() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
+    from portal.access.cli import access_group, systems_group  # access (issue 6)
+    from portal.audit.cli import audit_group
+    from portal.certificates.cli import certificates_group  # certificates (issue 5)
+    from portal.dashboards.cli import dashboards_group  # dashboards (issue 5)
     from portal.demo.cli import demo_command
+    from portal.manuals.cli import publish_command
     from portal.org.cli import org_group
+    from portal.reminders.cli import reminders_group  # reminders (issue 5)
 
     app.cli.add_command(init_command)
     app.cli.add_command(audit_group)
     app.cli.add_command(translations_group)
     app.cli.add_command(org_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(publish_command)
+    app.cli.add_command(systems_group)  # access (issue 6)
+    app.cli.add_command(access_group)  # access (issue 6)
+    app.cli.add_command(certificates_group)  # certificates (issue 5)
+    app.cli.add_command(dashboards_group)  # dashboards (issue 5)
+    app.cli.add_command(reminders_group)  # reminders (issue 5)

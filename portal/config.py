@@ -63,4 +63,10 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_MAIL_DIR": os.environ.get("PORTAL_MAIL_DIR", str(instance_path / "mail")),
         "PORTAL_SMTP_URL": os.environ.get("PORTAL_SMTP_URL", ""),
         "PORTAL_MAIL_FROM": os.environ.get("PORTAL_MAIL_FROM", "portal@example.invalid"),
+        # Certificates and reminders (issue 5): the issuer printed on certificates, an optional
+        # seal image under portal/static/, and how many days ahead "due soon" reminders start.
+        "PORTAL_ISSUER_NAME": os.environ.get("PORTAL_ISSUER_NAME", "東日本電信電話株式会社 研修管理部"),
+        "PORTAL_CERTIFICATE_SEAL": os.environ.get("PORTAL_CERTIFICATE_SEAL", ""),
+        "PORTAL_REMINDER_DAYS_BEFORE": int(os.environ.get("PORTAL_REMINDER_DAYS_BEFORE", "7")),
+        "PORTAL_VERIFY_RATE_LIMIT": os.environ.get("PORTAL_VERIFY_RATE_LIMIT", "30 per minute"),
     }

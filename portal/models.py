@@ -2,3 +2,9 @@
 from portal.audit.models import AuditEvent  # noqa: F401
 from portal.org.models import Department, Person, PersonRole, department_managers  # noqa: F401
 from portal.manuals.models import Manual, ManualEdition, QuizVersion, TrainingAssignment  # noqa: F401
+from portal.access.models import AccessDecision, AccessEvent, AccessGrant, AccessRequest, ApiToken, DepartmentCap, ProtectedSystem, ReviewCampaign, ReviewItem  # noqa: F401
+from portal.instructions.models import Instruction, InstructionAcknowledgement, InstructionAttachment, InstructionRecipient, InstructionReminder  # noqa: F401
+from portal.training.models import Attestation, QuizAttempt, TrainingProgress  # noqa: F401
+from portal.certificates.models import CertificateRevocation  # noqa: F401  (issue 5)
+from portal.dashboards.models import CompletionCell, CompletionSnapshot  # noqa: F401  (issue 5)
+from portal.reminders.models import ReminderLog  # noqa: F401  (issue 5)

@@ -107,6 +107,11 @@ def _make_audit_append_only():
             "CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_events "
             "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()"
         )
+        # Row triggers do not fire on TRUNCATE, which would empty the chain (and an empty chain verifies).
+        op.execute(
+            "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()"
+        )
     else:
         for verb in ("UPDATE", "DELETE"):
             op.execute(
@@ -117,6 +122,7 @@ def _make_audit_append_only():
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER audit_events_no_truncate ON audit_events")
         op.execute("DROP TRIGGER audit_events_no_update_delete ON audit_events")
         op.execute("DROP FUNCTION audit_events_append_only()")
     op.drop_table('person_roles')

@@ -42,16 +42,21 @@ class AuditEvent(db.Model):
 
     def chain_fields(self) -> dict[str, Any]:
         """The fields the hash covers, in the form chain.event_hash expects."""
-        return {
-            "seq": self.seq,
-            "occurred_at": self.occurred_at,
-            "actor_id": self.actor_id,
-            "actor_label": self.actor_label,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "reason": self.reason,
-            "details": self.details,
-            "source": self.source,
-            "prev_hash": self.prev_hash,
-        }
+        return chain_fields_of(self)
+
+
+def chain_fields_of(row) -> dict[str, Any]:
+    """The hashed fields of an event or of a plain row of audit_events (same attribute names)."""
+    return {
+        "seq": row.seq,
+        "occurred_at": row.occurred_at,
+        "actor_id": row.actor_id,
+        "actor_label": row.actor_label,
+        "action": row.action,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "reason": row.reason,
+        "details": json.loads(row.details_json or "{}"),
+        "source": row.source,
+        "prev_hash": row.prev_hash,
+    }

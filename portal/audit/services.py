@@ -14,6 +14,8 @@ from portal.extensions import db
 
 # Any constant; serialises appenders on PostgreSQL so the chain never races.
 _PG_AUDIT_LOCK = 7243001
+#: Column widths (PostgreSQL enforces them, SQLite does not: check here so both fail alike).
+_LIMITS = {"action": 60, "object_type": 40, "object_id": 80, "actor_label": 60}
 
 
 def current_source() -> str:
@@ -21,6 +23,22 @@ def current_source() -> str:
     if has_app_context():
         return g.get("audit_source", "cli")
     return "cli"
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; keep a visible mark instead of failing the whole change.
+    return str(value).replace("\x00", "\ufffd")
+
+
+def _take_chain_lock(session) -> None:
+    """Make appenders queue for the chain's tail instead of racing for it."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    elif dialect == "sqlite":
+        # A write that touches no row still takes SQLite's single writer lock (waiting up to
+        # busy_timeout), so the tail read below cannot be stale. No row: the triggers stay quiet.
+        session.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
 
 
 def record_event(
@@ -33,29 +51,45 @@ def record_event(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain; flushes, never commits (the caller's transaction)."""
+    values = {
+        "action": _text(action),
+        "object_type": _text(object_type),
+        "object_id": _text(object_id),
+        "actor_label": _text(getattr(actor, "employee_no", "") or ""),
+    }
+    for name, limit in _LIMITS.items():
+        if len(values[name]) > limit:
+            raise ValueError(f"audit {name} longer than {limit} characters: {values[name][:limit]!r}…")
+    # Round-trip so what is hashed now is exactly what will be read back (str keys, plain types).
+    details_clean = json.loads(json.dumps(details or {}, ensure_ascii=False, allow_nan=False, default=str))
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    _take_chain_lock(session)
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
-    details_clean = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
     event = AuditEvent(
         seq=seq,
         occurred_at=utcnow(),
         actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "employee_no", "") or "",
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        reason=reason or "",
+        reason=_text(reason or ""),
         details_json=json.dumps(details_clean, sort_keys=True, ensure_ascii=False),
-        source=current_source(),
+        source=_text(current_source())[:80],
         prev_hash=prev_hash,
+        **values,
     )
-    # Round to what every backend stores (microseconds) before hashing.
     event.hash = event_hash(event.chain_fields())
     session.add(event)
     session.flush()
     return event
+
+
+def record_export(actor, export_format: str, criteria: dict[str, Any], up_to_seq: int, rows: int) -> AuditEvent:
+    """Exporting evidence is itself privileged: log who exported which part of the trail."""
+    return record_event(
+        actor,
+        "audit.exported",
+        object_type="audit_trail",
+        object_id=export_format,
+        details={"format": export_format, "filter": criteria, "up_to_seq": up_to_seq, "rows": rows},
+    )

@@ -1,19 +1,120 @@
-"""Auditors browse the trail."""
+"""Auditors and admins browse, verify and export the trail. Every route is GET: nothing here
+changes the organisation, and auditors are refused every POST elsewhere."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from sqlalchemy import select
+import json
 
-from portal.audit.models import AuditEvent
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.audit import exporting
+from portal.audit.chain import EDITED, LINK, MISSING
+from portal.audit.forms import DATE_FIELDS, AuditFilterForm
+from portal.audit.queries import (
+    chain_head, check_audit_trail, count_events, event_detail, known_actions, page_of_events, up_to_seq_for,
+)
+from portal.audit.services import record_export
 from portal.core.access import roles_required
-from portal.extensions import db
+from portal.core.timeutil import to_jst
+from portal.extensions import db, limiter
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+AUDIT_READERS = ("auditor", "admin")
+
+
+@bp.app_template_filter("jst_seconds")
+def jst_seconds(moment) -> str:
+    """A stored UTC moment as Japan time to the second (audit evidence needs seconds)."""
+    return to_jst(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+
+
+def _filter_form() -> AuditFilterForm:
+    form = AuditFilterForm(formdata=request.args)
+    form.validate()
+    return form
+
+
+def _render_events(form: AuditFilterForm, status: int = 200):
+    """The list page; with errors it shows the form only (nothing is filtered by bad input)."""
+    context = {"form": form, "date_fields": DATE_FIELDS, "actions": known_actions(), "page": None}
+    if not form.errors:
+        criteria = form.criteria()
+        up_to = up_to_seq_for(criteria)
+        context.update(
+            criteria=criteria,
+            page=page_of_events(criteria, up_to_seq=up_to, before=request.args.get("before", type=int),
+                                after=request.args.get("after", type=int)),
+            total=count_events(criteria, up_to),
+            paged="before" in request.args or "after" in request.args,
+        )
+    return render_template("audit/events.html", **context), status
 
 
 @bp.route("/")
-@roles_required("auditor", "admin")
+@roles_required(*AUDIT_READERS)
 def events():
-    """The newest audit events."""
-    rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(100)).all()
-    return render_template("audit/events.html", events=rows)
+    """The trail, newest first, filtered and paged by seq."""
+    form = _filter_form()
+    return _render_events(form, 400 if form.errors else 200)
+
+
+@bp.route("/events/<int:seq>")
+@roles_required(*AUDIT_READERS)
+def event(seq: int):
+    """Every field of one event, its details pretty-printed, and its hashes."""
+    detail = event_detail(seq)
+    if detail is None:
+        abort(404)
+    details_text = json.dumps(detail.event.details, ensure_ascii=False, indent=2, sort_keys=True)
+    return render_template("audit/event.html", detail=detail, e=detail.event, details_text=details_text)
+
+
+def _problem_text(problem) -> str:
+    return {
+        MISSING: _("Event %(seq)s is missing: it was deleted.", seq=problem.seq),
+        LINK: _("Event %(seq)s does not link to the event before it: one of the two was changed, "
+                "or events were reordered.", seq=problem.seq),
+        EDITED: _("Event %(seq)s was changed after it was recorded: its content no longer matches its hash.",
+                  seq=problem.seq),
+    }[problem.kind]
+
+
+@bp.route("/verify")
+@roles_required(*AUDIT_READERS)
+@limiter.limit("10 per minute")
+def verify():
+    """Run the chain verification now and show the result."""
+    report = check_audit_trail()
+    problem_text = _problem_text(report.problem) if report.problem else None
+    return render_template("audit/verify.html", report=report, problem_text=problem_text)
+
+
+def _export(export_format: str):
+    form = _filter_form()
+    if form.errors:
+        return _render_events(form, 400)
+    criteria = form.criteria()
+    head_seq, head_hash = chain_head(criteria.as_of_end())
+    rows = count_events(criteria, head_seq)
+    # Logged and committed before the file is sent: the export is evidence leaving the portal.
+    event = record_export(current_user._get_current_object(), export_format, criteria.as_details(), head_seq, rows)
+    db.session.commit()
+    about = exporting.ExportFacts(criteria=criteria, head_seq=head_seq, head_hash=head_hash, rows=rows,
+                                  exported_by=current_user._get_current_object(), export_event_seq=event.seq,
+                                  exported_at=event.occurred_at)
+    return exporting.csv_export(about) if export_format == "csv" else exporting.xlsx_export(about)
+
+
+@bp.route("/export.csv")
+@roles_required(*AUDIT_READERS)
+def export_csv():
+    """The filtered trail (as of a day, if given) as CSV, oldest first; logged as audit.exported."""
+    return _export("csv")
+
+
+@bp.route("/export.xlsx")
+@roles_required(*AUDIT_READERS)
+def export_xlsx():
+    """The filtered trail (as of a day, if given) as XLSX with an "about" sheet; logged as audit.exported."""
+    return _export("xlsx")

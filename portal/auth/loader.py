@@ -17,16 +17,22 @@ def load_from_session(identity: str) -> Person | None:
     person = db.session.get(Person, int(person_id))
     if person is None or not person.active or person.session_version != int(version):
         return None
+    sso_employee_no = _sso_employee_no()
+    if sso_employee_no and sso_employee_no != person.employee_no:
+        return None  # in SSO mode the proxy's word wins over an older cookie of someone else
     return person
+
+
+def _sso_employee_no() -> str:
+    """The employee number the SSO proxy's header names, or "" (also when SSO mode is off)."""
+    header = current_app.config.get("PORTAL_SSO_HEADER")
+    return (request.headers.get(header) or "").strip() if header else ""
 
 
 @login_manager.request_loader
 def load_from_sso_header(_request) -> Person | None:
     """In SSO mode only: the trusted reverse proxy names the employee in a header."""
-    header = current_app.config.get("PORTAL_SSO_HEADER")
-    if not header:
-        return None
-    employee_no = (request.headers.get(header) or "").strip()
+    employee_no = _sso_employee_no()
     if not employee_no:
         return None
     person = db.session.scalar(select(Person).where(Person.employee_no == employee_no))

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from portal.auth.forms import LoginForm, PasswordChangeForm
 from portal.auth.services import PasswordPolicyError, authenticate, change_password, end_all_sessions
@@ -16,13 +17,55 @@ from portal.extensions import db, limiter
 bp = Blueprint("auth", __name__)
 
 
+# Sign-in throttling (SECURITY.md row 1). Only wrong passwords count (the view answers 401);
+# throttled (429) and CSRF-refused (400) requests cost nothing, so hammering does not extend a
+# window. Keys use request.remote_addr, which ProxyFix rewrites only for PORTAL_TRUSTED_PROXIES:
+# a spoofed X-Forwarded-For changes nothing. No limit is permanent, and an attacker at one
+# address cannot lock the owner out at another: the per-account limit across all addresses is
+# much higher than the per-(account, address) one and skips browsers the owner signed in from.
+LOGIN_LIMIT_PER_CLIENT = "30 per 15 minutes"
+LOGIN_LIMIT_PER_ACCOUNT_AND_CLIENT = "10 per 15 minutes"
+LOGIN_LIMIT_PER_ACCOUNT = "50 per 15 minutes"
+KNOWN_DEVICE_COOKIE = "portal_device"
+KNOWN_DEVICE_DAYS = 180
+
+
 def _failed_login(response) -> bool:
-    """Only failed attempts count against the limits (a success redirects)."""
-    return response.status_code != 302
+    """Only a wrong employee number or password counts against the limits."""
+    return response.status_code == 401
+
+
+def _typed_account() -> str:
+    return (request.form.get("employee_no", "") or "").strip().lower()[:40]
 
 
 def _account_key() -> str:
-    return "acct:" + (request.form.get("employee_no", "") or "").strip().lower()[:40]
+    return "acct:" + _typed_account()
+
+
+def _account_and_client_key() -> str:
+    return f"acct-client:{_typed_account()}|{request.remote_addr or 'unknown'}"
+
+
+def _device_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="portal.known-device")
+
+
+def _known_device() -> bool:
+    """True when this browser carries a signed note of an earlier sign-in to the typed account."""
+    try:
+        known = _device_signer().loads(request.cookies.get(KNOWN_DEVICE_COOKIE, ""))
+    except BadSignature:
+        return False
+    return isinstance(known, str) and known == _typed_account() != ""
+
+
+def _remember_device(response, employee_no: str) -> None:
+    response.set_cookie(
+        KNOWN_DEVICE_COOKIE, _device_signer().dumps(employee_no.strip().lower()[:40]),
+        max_age=KNOWN_DEVICE_DAYS * 86400, path=url_for("auth.login"), httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax",
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -35,8 +78,11 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit("30 per 10 minutes", methods=["POST"], deduct_when=_failed_login)
-@limiter.limit("10 per 10 minutes", methods=["POST"], key_func=_account_key, deduct_when=_failed_login)
+@limiter.limit(LOGIN_LIMIT_PER_CLIENT, methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(LOGIN_LIMIT_PER_ACCOUNT_AND_CLIENT, methods=["POST"], key_func=_account_and_client_key,
+               deduct_when=_failed_login)
+@limiter.limit(LOGIN_LIMIT_PER_ACCOUNT, methods=["POST"], key_func=_account_key, deduct_when=_failed_login,
+               exempt_when=_known_device)
 def login():
     """Show the sign-in form; sign in on a correct password."""
     if current_user.is_authenticated:
@@ -55,7 +101,9 @@ def login():
             session["login_at"] = now
             session["seen_at"] = now
             session.permanent = True
-            return redirect(_safe_next(request.args.get("next")))
+            response = redirect(_safe_next(request.args.get("next")))
+            _remember_device(response, person.employee_no)
+            return response
         form.password.errors.append(_("The employee number or password is not correct."))
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)

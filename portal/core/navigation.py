@@ -30,31 +30,71 @@ class HomeSection:
 #: Features add their entries here; endpoints not (yet) registered are skipped.
 NAV_ENTRIES: list[NavEntry] = [
     NavEntry("home.index", _l("Home")),
-    NavEntry("org.people", _l("People"), ("admin", "training_admin", "auditor")),
+    NavEntry("manuals.index", _l("Manuals")),  # manuals (issue 3)
+    NavEntry("training.my_training", _l("My training")),  # training (issue 4)
+    NavEntry("org.people", _l("People"), ("admin", "training_admin", "auditor", "manager")),
     NavEntry("org.departments", _l("Departments"), ("admin", "training_admin", "auditor")),
     NavEntry("org.import_upload", _l("HR import"), ("admin",)),
     NavEntry("audit.events", _l("Audit trail"), ("auditor", "admin")),
+    NavEntry("instructions.register", _l("Corrective instructions")),  # corrective instructions (issue 7)
+    NavEntry("dashboards.index", _l("Training dashboard"), ("manager", "training_admin", "auditor", "admin")),  # issue 5
+    NavEntry("certificates.mine", _l("My certificates")),  # certificates (issue 5)
+    NavEntry("access.index", _l("Access")),  # access to protected systems (issue 6)
 ]
 
 HOME_SECTIONS: list[HomeSection] = [
     HomeSection("employee", _l("Your training"),
                 _l("Read the manuals required of you, pass their quizzes and attest before the due date."),
-                ()),
+                (("training.my_training", _l("My training")),)),  # training (issue 4)
     HomeSection("manager", _l("Your departments"),
                 _l("See who in your departments is behind on training, and remind them."),
-                ()),
+                (("dashboards.index", _l("Training dashboard")), ("org.people", _l("People")))),  # + dashboard (issue 5)
     HomeSection("training_admin", _l("Training administration"),
                 _l("Publish manuals and quizzes, set audiences and due dates, keep the organisation up to date."),
                 (("org.people", _l("People")), ("org.departments", _l("Departments")))),
     HomeSection("grant_owner", _l("Access grants"),
                 _l("Carry out approved access requests and review existing grants."),
-                ()),
+                (("access.inbox", _l("Waiting for you")), ("access.grants", _l("Grants")),  # access (issue 6)
+                 ("access.reviews", _l("Review campaigns")), ("access.coverage", _l("Coverage report")))),
     HomeSection("auditor", _l("Audit"),
                 _l("Browse and verify the audit trail; everything here is read-only for you."),
-                (("audit.events", _l("Audit trail")),)),
+                (("audit.events", _l("Audit trail")), ("audit.verify", _l("Verify the audit trail")))),
     HomeSection("admin", _l("Administration"),
                 _l("Import the organisation from HR and manage roles."),
                 (("org.import_upload", _l("HR import")), ("org.people", _l("People")))),
+    # corrective instructions (issue 7)
+    HomeSection("manager", _l("Corrective instructions"),
+                _l("Instruct your departments or sales agencies to correct improper conduct, and follow who has "
+                   "acknowledged."),
+                (("instructions.new", _l("Issue a corrective instruction")),
+                 ("instructions.register", _l("Instruction register")))),
+    # manuals (issue 3)
+    HomeSection("training_admin", _l("Manuals"),
+                _l("Publish new manual editions and quizzes from the repository, after checking the plan."),
+                (("manuals.publish_preview", _l("Publish from repository")), ("manuals.index", _l("Manuals")))),
+    # dashboards and certificates (issue 5)
+    HomeSection("training_admin", _l("Completion and certificates"),
+                _l("See the share of people whose training is current, per department and manual, and download "
+                   "certificates in bulk."),
+                (("dashboards.organisation", _l("Organisation heat map")),
+                 ("certificates.export", _l("Download certificates")))),
+    HomeSection("auditor", _l("Training completion"),
+                _l("See the share of people whose training is current, per department and manual, and its trend."),
+                (("dashboards.organisation", _l("Organisation heat map")),)),
+    # access to protected systems (issue 6)
+    HomeSection("employee", _l("Access to protected systems"),
+                _l("Ask for access to the customer-information system, stating the purpose; see your grants."),
+                (("access.index", _l("Your access")),)),
+    HomeSection("manager", _l("Access requests and reviews"),
+                _l("Approve or refuse your staff's access requests, with a reason, and review their grants."),
+                (("access.inbox", _l("Waiting for you")),)),
+    HomeSection("admin", _l("Protected systems"),
+                _l("Register protected systems, their required manuals and grant owners; revoke API tokens."),
+                (("access.systems", _l("Protected systems")),)),
+    HomeSection("auditor", _l("Access grants"),
+                _l("Read every grant's history, the coverage per department and the review campaigns."),
+                (("access.grants", _l("Grants")), ("access.coverage", _l("Coverage report")),
+                 ("access.reviews", _l("Review campaigns")))),
 ]
 
 

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select, update
 
 from portal.auth.passwords import hash_password
+from portal.demo.manuals import publish_demo_manuals
 from portal.demo.organisation import DEMO_ACCOUNTS, DEMO_DEPARTMENTS, DEMO_PASSWORD, demo_rows, large_rows
 from portal.extensions import db
 from portal.org.models import Department, Person
@@ -39,9 +40,19 @@ def demo_command(people: int, departments: int, if_empty: bool) -> None:
 
 def load_demo(rows) -> None:
     """Import rows through the normal HR sync, then set English names and demo passwords."""
-    apply_sync(None, rows, plan_sync(rows), "demo")
+    apply_sync(None, plan_sync(rows), "demo")
     for code, _name_ja, name_en, _kind in DEMO_DEPARTMENTS:
         db.session.execute(update(Department).where(Department.code == code).values(name_en=name_en))
     demo_hash = hash_password(DEMO_PASSWORD)
     demo_numbers = [account[0] for account in DEMO_ACCOUNTS]
     db.session.execute(update(Person).where(Person.employee_no.in_(demo_numbers)).values(password_hash=demo_hash))
+    publish_demo_manuals()  # manuals (issue 3): after the organisation, so audiences resolve
+    from portal.demo.training import load_demo_training
+
+    load_demo_training()  # training (issue 4): after the manuals, demo people in every status
+    from portal.demo.instructions import load_demo_instructions
+
+    load_demo_instructions()  # corrective instructions (issue 7): M2001 to CUST-FRONT and AGENCY-TOHOKU
+    from portal.demo.access import load_demo_access
+
+    load_demo_access()  # access (issue 6): after training, so lapsed training suspends and refuses grants

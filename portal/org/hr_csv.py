@@ -12,10 +12,17 @@ HR_COLUMNS = (
     "employee_no", "name", "name_kana", "email", "department_code",
     "department_name", "department_kind", "roles", "manages", "active",
 )
+ENCODINGS = ("utf-8", "cp932")
 _TRUE = {"", "1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+_EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"']+$")
 _CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
+#: Unicode categories Cc (controls) and Co (private use), as character classes for speed.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]")
+#: Longest value each free-text column may hold (the database column sizes).
+MAX_LENGTHS = {"name": 200, "name_kana": 200, "email": 254, "department_name": 200}
+_REQUIRED = ("name", "email", "department_name")
 
 
 @dataclass(frozen=True)
@@ -44,11 +51,36 @@ class RowError:
     params: dict = field(default_factory=dict)
 
 
+class UndecodableFile(ValueError):
+    """The bytes are not text in the chosen encoding; `error` says where."""
+
+    def __init__(self, error: RowError):
+        super().__init__(error.code)
+        self.error = error
+
+
 def decode(raw: bytes, encoding: str = "utf-8") -> str:
-    """Bytes to text: UTF-8 with or without BOM, or CP932 when asked. Raises UnicodeDecodeError."""
-    if encoding.lower().replace("-", "").replace("_", "") in {"utf8", "utf8sig"}:
-        return raw.decode("utf-8-sig")
-    return raw.decode("cp932")
+    """Bytes to text: UTF-8 with or without BOM, or CP932 when asked. Raises UndecodableFile."""
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unsupported encoding {encoding}")
+    if encoding == "cp932" and _looks_like_utf8(raw):
+        # A UTF-8 file read as CP932 mostly decodes "successfully" into mojibake: refuse it.
+        raise UndecodableFile(RowError(1, "looks_like_utf8"))
+    try:
+        return raw.decode("utf-8-sig" if encoding == "utf-8" else "cp932")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise UndecodableFile(RowError(line, "not_decodable", {"encoding": encoding.upper()})) from None
+
+
+def _looks_like_utf8(raw: bytes) -> bool:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return True
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not raw.isascii()
 
 
 def parse_hr_csv(text: str, known_department_codes: frozenset[str] = frozenset()) -> tuple[list[HrRow], list[RowError]]:
@@ -56,34 +88,64 @@ def parse_hr_csv(text: str, known_department_codes: frozenset[str] = frozenset()
 
     known_department_codes: departments already in the portal, which `manages` may name.
     """
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: an unclosed quote or stray quote is an error, not half the file swallowed into one cell
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [column.strip() for column in next(reader)]
     except StopIteration:
         return [], [RowError(1, "empty_file")]
+    except csv.Error:
+        return [], [RowError(1, "bad_csv")]
     missing = [column for column in HR_COLUMNS if column not in header]
     if missing:
         return [], [RowError(1, "missing_columns", {"columns": ", ".join(missing)})]
+    doubled = sorted({column for column in HR_COLUMNS if header.count(column) > 1})
+    if doubled:
+        return [], [RowError(1, "duplicate_columns", {"columns": ", ".join(doubled)})]
     index = {column: header.index(column) for column in HR_COLUMNS}
     rows: list[HrRow] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     departments: dict[str, tuple[str, str, int]] = {}
-    for record in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in record):
-            continue
-        cells = {column: (record[i].strip() if i < len(record) else "") for column, i in index.items()}
-        row_errors = _check_row(line, cells, seen, departments)
-        errors.extend(row_errors)
-        if not row_errors:
-            rows.append(_to_row(line, cells))
+    line_before = reader.line_num
+    try:
+        for record in reader:
+            line, line_before = line_before + 1, reader.line_num  # a quoted cell may span lines
+            if not any(cell.strip() for cell in record):
+                continue
+            cells = {column: (record[i].strip() if i < len(record) else "") for column, i in index.items()}
+            row_errors = _check_row(line, cells, seen, departments)
+            errors.extend(row_errors)
+            if not row_errors:
+                rows.append(_to_row(line, cells))
+    except csv.Error:
+        errors.append(RowError(line_before + 1, "bad_csv"))
+    if not rows and not errors:
+        errors.append(RowError(1, "no_rows"))
     codes = {row.department_code for row in rows} | set(known_department_codes)
     for row in rows:
         for code in row.manages:
             if code not in codes:
                 errors.append(RowError(row.line, "unknown_managed_department", {"code": code}))
     return rows, sorted(errors, key=lambda error: error.line)
+
+
+def _text_errors(line: int, cells: dict) -> list[RowError]:
+    """Empty required cells, over-long cells, control and private-use characters."""
+    errors = [RowError(line, f"missing_{column}") for column in _REQUIRED if not cells[column]]
+    for column, limit in MAX_LENGTHS.items():
+        if len(cells[column]) > limit:
+            errors.append(RowError(line, "too_long", {"column": column, "limit": limit}))
+    whole = " ".join(cells.values())
+    if not (_CONTROL.search(whole) or _PRIVATE_USE.search(whole)):
+        return errors  # the usual case: one search per pattern, not one per cell
+    for column, value in cells.items():
+        if _CONTROL.search(value):
+            errors.append(RowError(line, "control_character", {"column": column}))
+        if _PRIVATE_USE.search(value):
+            # CP932 user-defined characters (外字) land in the private-use area: no font shows them.
+            errors.append(RowError(line, "private_use_character", {"column": column}))
+    return errors
 
 
 def _check_row(line: int, cells: dict, seen: dict, departments: dict) -> list[RowError]:
@@ -97,8 +159,7 @@ def _check_row(line: int, cells: dict, seen: dict, departments: dict) -> list[Ro
         errors.append(RowError(line, "duplicate_employee_no", {"value": employee_no, "first_line": seen[employee_no]}))
     else:
         seen[employee_no] = line
-    if not cells["name"]:
-        errors.append(RowError(line, "missing_name"))
+    errors.extend(_text_errors(line, cells))
     if cells["email"] and not _EMAIL.match(cells["email"]):
         errors.append(RowError(line, "bad_email", {"value": cells["email"]}))
     code, kind = cells["department_code"], cells["department_kind"] or "internal"
@@ -114,12 +175,13 @@ def _check_row(line: int, cells: dict, seen: dict, departments: dict) -> list[Ro
             errors.append(RowError(line, "department_conflict", {"code": code, "first_line": first_line}))
     elif code and cells["department_name"]:
         departments[code] = (cells["department_name"], kind, line)
-    for role in cells["roles"].split():
+    roles = cells["roles"].split()
+    for role in roles:
         if role not in ROLES:
             errors.append(RowError(line, "unknown_role", {"value": role}))
     if cells["active"].lower() not in _TRUE | _FALSE:
         errors.append(RowError(line, "bad_active", {"value": cells["active"]}))
-    if cells["manages"] and "manager" not in cells["roles"].split():
+    if cells["manages"] and "manager" not in roles:
         errors.append(RowError(line, "manages_without_manager_role"))
     return errors
 

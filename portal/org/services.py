@@ -1,49 +1,30 @@
-"""Syncing the organisation from HR: plan what changes, then apply it in one transaction."""
+"""Changing the organisation: syncing from HR in one transaction, and role changes by admins."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from typing import Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text, update
 
 from portal.audit.services import record_event
+from portal.core.timeutil import utcnow
 from portal.extensions import db
-from portal.org.hr_csv import HrRow
-from portal.org.models import Department, Person, PersonRole, department_managers
+from portal.org.models import ROLES, Department, Person, PersonRole, department_managers
+from portal.org.sync_plan import DepartmentState, OrgSnapshot, PersonState, SyncPlan, plan_changes
 
-PERSON_FIELDS = ("name", "name_kana", "email", "active")
+# Any constant; serialises organisation changes on PostgreSQL (import vs import, import vs role edit).
+_PG_ORG_LOCK = 7243002
+_CHUNK = 500
 
 
-@dataclass
-class SyncPlan:
-    """What an import would change; empty when the file matches the portal."""
+class RoleChangeRefused(ValueError):
+    """A role change that must not happen; str() is a code the view turns into words."""
 
-    new_departments: list[HrRow] = field(default_factory=list)
-    changed_departments: list[tuple[str, dict]] = field(default_factory=list)
-    new_people: list[HrRow] = field(default_factory=list)
-    changed_people: list[tuple[str, dict]] = field(default_factory=list)
-    role_changes: list[tuple[str, frozenset, frozenset]] = field(default_factory=list)
-    manages_changes: list[tuple[str, tuple, tuple]] = field(default_factory=list)
-    deactivated: list[str] = field(default_factory=list)
 
-    @property
-    def is_empty(self) -> bool:
-        """True when nothing would change."""
-        return not any(
-            (self.new_departments, self.changed_departments, self.new_people, self.changed_people,
-             self.role_changes, self.manages_changes, self.deactivated)
-        )
-
-    def counts(self) -> dict[str, int]:
-        """How many of each kind of change, for previews and the audit event."""
-        return {
-            "new_departments": len(self.new_departments),
-            "changed_departments": len(self.changed_departments),
-            "new_people": len(self.new_people),
-            "changed_people": len(self.changed_people),
-            "role_changes": len(self.role_changes),
-            "manages_changes": len(self.manages_changes),
-            "deactivated": len(self.deactivated),
-        }
+def lock_organisation() -> None:
+    """Hold the organisation lock until the transaction ends (PostgreSQL; SQLite serialises writers)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_ORG_LOCK})
 
 
 def known_department_codes() -> frozenset[str]:
@@ -51,116 +32,154 @@ def known_department_codes() -> frozenset[str]:
     return frozenset(db.session.scalars(select(Department.code)))
 
 
-def plan_sync(rows: list[HrRow], deactivate_missing: bool = False) -> SyncPlan:
-    """Compare checked rows with the portal (a fixed few queries, whatever the size)."""
-    plan = SyncPlan()
-    departments = {d.code: d for d in db.session.scalars(select(Department))}
-    dept_code_by_id = {d.id: d.code for d in departments.values()}
-    people = {
-        p.employee_no: p
-        for p in db.session.execute(
-            select(Person.id, Person.employee_no, Person.name, Person.name_kana, Person.email,
-                   Person.active, Person.department_id)
-        )
-    }
+def load_snapshot() -> OrgSnapshot:
+    """The whole organisation in four queries, whatever its size."""
+    session = db.session
+    departments, code_by_id = {}, {}
+    for dept_id, code, name_ja, kind in session.execute(select(Department.id, Department.code, Department.name_ja, Department.kind)):
+        departments[code] = DepartmentState(name_ja, kind)
+        code_by_id[dept_id] = code
     roles: dict[int, set[str]] = {}
-    for person_id, role in db.session.execute(select(PersonRole.person_id, PersonRole.role)):
+    for person_id, role in session.execute(select(PersonRole.person_id, PersonRole.role)):
         roles.setdefault(person_id, set()).add(role)
     manages: dict[int, set[str]] = {}
-    for person_id, department_id in db.session.execute(select(department_managers)):
-        manages.setdefault(person_id, set()).add(dept_code_by_id[department_id])
-
-    planned_codes: set[str] = set()
-    for row in rows:
-        department = departments.get(row.department_code)
-        if department is None and row.department_code not in planned_codes:
-            plan.new_departments.append(row)
-            planned_codes.add(row.department_code)
-        elif department is not None and row.department_name:
-            diff = {}
-            if department.name_ja != row.department_name:
-                diff["name_ja"] = (department.name_ja, row.department_name)
-            if department.kind != row.department_kind:
-                diff["kind"] = (department.kind, row.department_kind)
-            if diff and row.department_code not in planned_codes:
-                plan.changed_departments.append((row.department_code, diff))
-                planned_codes.add(row.department_code)
-        current = people.get(row.employee_no)
-        if current is None:
-            plan.new_people.append(row)
-            continue
-        diff = {name: (getattr(current, name), getattr(row, name))
-                for name in PERSON_FIELDS if getattr(current, name) != getattr(row, name)}
-        if dept_code_by_id.get(current.department_id) != row.department_code:
-            diff["department"] = (dept_code_by_id.get(current.department_id), row.department_code)
-        if diff:
-            plan.changed_people.append((row.employee_no, diff))
-        before_roles = frozenset(roles.get(current.id, set()) - {"employee"})
-        after_roles = frozenset(row.roles - {"employee"})
-        if before_roles != after_roles:
-            plan.role_changes.append((row.employee_no, before_roles, after_roles))
-        before_manages = tuple(sorted(manages.get(current.id, set())))
-        if before_manages != tuple(sorted(row.manages)):
-            plan.manages_changes.append((row.employee_no, before_manages, tuple(sorted(row.manages))))
-    if deactivate_missing:
-        in_file = {row.employee_no for row in rows}
-        plan.deactivated = sorted(no for no, p in people.items() if p.active and no not in in_file)
-    return plan
+    for person_id, department_id in session.execute(select(department_managers.c.person_id, department_managers.c.department_id)):
+        manages.setdefault(person_id, set()).add(code_by_id[department_id])
+    people = {
+        p.employee_no: PersonState(p.name, p.name_kana, p.email, code_by_id[p.department_id], p.active,
+                                   frozenset(roles.get(p.id, ())), frozenset(manages.get(p.id, ())))
+        for p in session.execute(select(Person.id, Person.employee_no, Person.name, Person.name_kana,
+                                        Person.email, Person.active, Person.department_id))
+    }
+    return OrgSnapshot(departments, people)
 
 
-def apply_sync(actor: Person | None, rows: list[HrRow], plan: SyncPlan, source_name: str) -> None:
-    """Apply a plan made from the same rows; flushes, writes audit events, never commits."""
-    session = db.session
-    by_no = {row.employee_no: row for row in rows}
+def plan_sync(rows, deactivate_missing: bool = False) -> SyncPlan:
+    """What importing these checked rows would change now."""
+    return plan_changes(rows, load_snapshot(), deactivate_missing)
+
+
+def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def apply_sync(actor: Person | None, plan: SyncPlan, source_name: str, details: dict | None = None) -> None:
+    """Apply a plan made in this transaction; flushes, writes audit events, never commits."""
+    session, now = db.session, utcnow()
+    source = source_name[:80]
     if plan.new_departments:
         session.execute(insert(Department), [
-            {"code": r.department_code, "name_ja": r.department_name or r.department_code,
-             "name_en": "", "kind": r.department_kind} for r in plan.new_departments
-        ])
-    for code, diff in plan.changed_departments:
-        department = session.scalar(select(Department).where(Department.code == code))
-        for name, (_before, after) in diff.items():
-            setattr(department, name, after)
+            {"code": r.department_code, "name_ja": r.department_name, "name_en": "", "kind": r.department_kind,
+             "created_at": now} for r in plan.new_departments])
     dept_ids = dict(session.execute(select(Department.code, Department.id)).all())
+    if plan.changed_departments:
+        session.execute(update(Department), [{"id": dept_ids[c.key], **c.after()} for c in plan.changed_departments])
     if plan.new_people:
         session.execute(insert(Person), [
             {"employee_no": r.employee_no, "name": r.name, "name_kana": r.name_kana, "email": r.email,
-             "department_id": dept_ids[r.department_code], "active": r.active}
-            for r in plan.new_people
-        ])
+             "department_id": dept_ids[r.department_code], "active": r.active, "created_at": now, "updated_at": now}
+            for r in plan.new_people])
     person_ids = dict(session.execute(select(Person.employee_no, Person.id)).all())
-    for employee_no, diff in plan.changed_people:
-        person = session.get(Person, person_ids[employee_no])
-        row = by_no[employee_no]
-        for name in PERSON_FIELDS:
-            setattr(person, name, getattr(row, name))
-        person.department_id = dept_ids[row.department_code]
-        if "active" in diff and not row.active:
-            person.session_version += 1
-    new_nos = {r.employee_no for r in plan.new_people}
-    role_rows = [(no, frozenset(), frozenset(by_no[no].roles - {"employee"})) for no in new_nos if by_no[no].roles - {"employee"}]
-    for employee_no, before, after in [*plan.role_changes, *role_rows]:
-        person_id = person_ids[employee_no]
-        session.execute(delete(PersonRole).where(PersonRole.person_id == person_id))
-        if after:
-            session.execute(insert(PersonRole), [{"person_id": person_id, "role": role} for role in sorted(after)])
-        record_event(actor, "org.roles_changed", object_type="person", object_id=employee_no,
-                     details={"before": sorted(before), "after": sorted(after), "source": source_name})
-    manage_rows = [(no, (), tuple(sorted(by_no[no].manages))) for no in new_nos if by_no[no].manages]
-    for employee_no, _before, after in [*plan.manages_changes, *manage_rows]:
-        person_id = person_ids[employee_no]
-        session.execute(delete(department_managers).where(department_managers.c.person_id == person_id))
-        if after:
-            session.execute(insert(department_managers), [
-                {"person_id": person_id, "department_id": dept_ids[code]} for code in after
-            ])
-        record_event(actor, "org.manages_changed", object_type="person", object_id=employee_no,
-                     details={"before": list(_before), "after": list(after), "source": source_name})
-    for employee_no in plan.deactivated:
-        person = session.get(Person, person_ids[employee_no])
-        person.active = False
-        person.session_version += 1
+    if plan.changed_people:
+        session.execute(update(Person), [_person_values(person_ids[c.key], c.after(), dept_ids, now)
+                                         for c in plan.changed_people])
+    # Deactivation, by the file or by absence from it, ends every session of that person.
+    ended = [person_ids[c.key] for c in plan.changed_people if c.after().get("active") is False]
+    ended += [person_ids[ref.key] for ref in plan.deactivated]
+    for ids in _chunks(ended):
+        session.execute(update(Person).where(Person.id.in_(ids))
+                        .values(active=False, session_version=Person.session_version + 1, updated_at=now))
+    _replace_roles(actor, plan, person_ids, source)
+    _replace_manages(actor, plan, person_ids, dept_ids, source)
     session.flush()
-    session.expire_all()
-    record_event(actor, "org.imported", object_type="organisation", object_id=source_name,
-                 details=plan.counts())
+    session.expire_all()  # bulk statements bypass the identity map
+    from portal.manuals.assignments import reconcile_assignments, today_jst  # manuals (issue 3)
+    reconcile_assignments(today_jst())  # joiners and movers get what they must read; leavers lose it
+    from portal.access.refresh import refresh_access_decisions  # access (issue 6)
+    refresh_access_decisions(now=now)  # leavers' grants are suspended, training changes seen at once
+    record_event(actor, "org.imported", object_type="organisation", object_id=source,
+                 details={**(details or {}), "file": source_name, **plan.counts(),
+                          "deactivated_people": [ref.key for ref in plan.deactivated]})
+
+
+def _person_values(person_id: int, after: dict, dept_ids: dict, now) -> dict:
+    values = {"id": person_id, "updated_at": now, **after}
+    if "department" in values:
+        values["department_id"] = dept_ids[values.pop("department")]
+    return values
+
+
+def _replace_roles(actor, plan: SyncPlan, person_ids: dict, source: str) -> None:
+    ids = [person_ids[c.key] for c in plan.role_changes]
+    for chunk in _chunks(ids):
+        db.session.execute(delete(PersonRole).where(PersonRole.person_id.in_(chunk)))
+    rows = [{"person_id": person_ids[c.key], "role": role} for c in plan.role_changes for role in c.after]
+    if rows:
+        db.session.execute(insert(PersonRole), rows)
+    for change in plan.role_changes:
+        record_event(actor, "org.roles_changed", object_type="person", object_id=change.key,
+                     details={"before": list(change.before), "after": list(change.after), "import": source})
+
+
+def _replace_manages(actor, plan: SyncPlan, person_ids: dict, dept_ids: dict, source: str) -> None:
+    ids = [person_ids[c.key] for c in plan.manages_changes]
+    for chunk in _chunks(ids):
+        db.session.execute(delete(department_managers).where(department_managers.c.person_id.in_(chunk)))
+    rows = [{"person_id": person_ids[c.key], "department_id": dept_ids[code]}
+            for c in plan.manages_changes for code in c.after]
+    if rows:
+        db.session.execute(insert(department_managers), rows)
+    for change in plan.manages_changes:
+        record_event(actor, "org.manages_changed", object_type="person", object_id=change.key,
+                     details={"before": list(change.before), "after": list(change.after), "import": source})
+
+
+def role_state(person: Person) -> str:
+    """A short fingerprint of a person's roles and managed departments, to detect concurrent edits."""
+    text_form = ",".join(sorted(person.roles)) + "|" + ",".join(sorted(d.code for d in person.managed_departments))
+    return hashlib.sha256(text_form.encode("utf-8")).hexdigest()[:16]
+
+
+def change_roles(actor: Person, person: Person, roles: Iterable[str], managed_department_ids: Iterable[int],
+                 reason: str, expected_state: str | None = None) -> bool:
+    """Set a person's roles and managed departments with a reason; False when nothing changed.
+
+    Raises RoleChangeRefused: own_roles, unknown_role, manages_without_manager, unknown_department,
+    reason_required, stale (someone changed them since the form was shown).
+    """
+    if actor.id == person.id:
+        raise RoleChangeRefused("own_roles")
+    reason = " ".join(reason.split())  # one line: no CR/LF can forge lines in logs or exports
+    if not reason:
+        raise RoleChangeRefused("reason_required")
+    wanted_roles = frozenset(roles) - {"employee"}
+    if not wanted_roles <= set(ROLES):
+        raise RoleChangeRefused("unknown_role")
+    wanted_ids = set(managed_department_ids)
+    if wanted_ids and "manager" not in wanted_roles:
+        raise RoleChangeRefused("manages_without_manager")
+    lock_organisation()
+    departments = db.session.scalars(select(Department).where(Department.id.in_(wanted_ids))).all() if wanted_ids else []
+    if len(departments) != len(wanted_ids):
+        raise RoleChangeRefused("unknown_department")
+    db.session.refresh(person)  # decide on the committed state, after taking the lock
+    if expected_state is not None and expected_state != role_state(person):
+        raise RoleChangeRefused("stale")
+    before_roles = sorted(person.roles - {"employee"})
+    before_codes = sorted(d.code for d in person.managed_departments)
+    after_codes = sorted(d.code for d in departments)
+    if before_roles == sorted(wanted_roles) and before_codes == after_codes:
+        return False
+    if before_roles != sorted(wanted_roles):
+        person.role_rows = [row for row in person.role_rows if row.role in wanted_roles] + [
+            PersonRole(role=role) for role in sorted(wanted_roles - set(before_roles))]
+        record_event(actor, "org.roles_changed", object_type="person", object_id=person.employee_no, reason=reason,
+                     details={"before": before_roles, "after": sorted(wanted_roles)})
+    if before_codes != after_codes:
+        person.managed_departments = sorted(departments, key=lambda d: d.code)
+        record_event(actor, "org.manages_changed", object_type="person", object_id=person.employee_no,
+                     reason=reason, details={"before": before_codes, "after": after_codes})
+    person.updated_at = utcnow()
+    db.session.flush()
+    return True

@@ -1,0 +1,248 @@
+"""The decision API under gunicorn (2 workers) on the 50,000-person demo.
+
+Targets (issue 6): throughput of GET /api/v1/access-decisions ≥ 80% of GET /healthz on the same
+server, and p99 ≤ 5 ms at 1,000 requests a second. wrk runs from the same machine.
+
+  1. a fresh PostgreSQL database (or --sqlite): `portal init`, `portal demo --people 50000`;
+  2. a protected system requiring one manual; training current for the people granted; grants for
+     --share of the people (bulk rows, as the services would leave them), then
+     refresh_access_decisions() over all of them (timed: the set-based refresh);
+  3. a token from `portal systems token bench` (its last line);
+  4. gunicorn --workers 2 (sync) on a free port;
+  5. wrk, closed loop, 16 connections: /healthz, then the decision API rotating 2,000 employees
+     (Authorization: Bearer …), the ratio of requests/s;
+  6. wrk at ~1,000 requests/s (20 connections, each waiting 20 ms between requests through
+     wrk's delay()), the latency distribution's p99.
+
+    .venv/bin/python bench/bench_access_api.py [--people 50000] [--share 0.5] [--sqlite] [--duration 15]
+
+Needs wrk (apt-get install -y wrk).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's portal package
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TARGET_RATIO, TARGET_P99_MS, TARGET_RATE = 0.80, 5.0, 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _database(args, folder: Path) -> str:
+    """A fresh database URL: a new PostgreSQL database, or a SQLite file."""
+    if args.sqlite:
+        return f"sqlite:///{folder / 'bench.sqlite3'}"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(os.environ.get("PORTAL_BENCH_POSTGRES_URL") or os.environ.get("PORTAL_TEST_POSTGRES_URL")
+                    or DEFAULT_POSTGRES)
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text('DROP DATABASE IF EXISTS "portal_bench_access" WITH (FORCE)'))
+        conn.execute(text('CREATE DATABASE "portal_bench_access"'))
+    engine.dispose()
+    return base.set(database="portal_bench_access").render_as_string(hide_password=False)
+
+
+def _portal(env: dict, *args: str) -> str:
+    result = subprocess.run([str(BIN / "portal"), *args], env=env, capture_output=True, text=True, cwd=ROOT)
+    if result.returncode:
+        raise SystemExit(f"portal {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def _seed(url: str, share: float) -> tuple[list[str], float]:
+    """System, manual, training and grants for a share of the people; returns (employee sample, refresh s)."""
+    from sqlalchemy import insert, select, update
+
+    from portal import create_app
+    from portal.access.models import AccessEvent, AccessGrant, AccessRequest
+    from portal.access.refresh import refresh_access_decisions
+    from portal.access.systems import SystemData, save_system
+    from portal.core.timeutil import utcnow
+    from portal.extensions import db
+    from portal.manuals.models import Manual, ManualEdition, TrainingAssignment
+    from portal.org.models import Person, PersonRole
+    from portal.training.models import TrainingProgress
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        now = utcnow()
+        people = db.session.execute(select(Person.id, Person.employee_no).order_by(Person.id)).all()
+        owner_id = people[-1].id
+        db.session.add(PersonRole(person_id=owner_id, role="grant_owner"))
+        manual = Manual(slug="bench-handbook", title_ja="ベンチマーク用マニュアル", title_en="Bench handbook")
+        db.session.add(manual)
+        db.session.flush()
+        edition = ManualEdition(manual_id=manual.id, number=1, change_kind="material", effective_date=date.today(),
+                                source_text="# bench", content_hash="0" * 64, html="<h1>bench</h1>",
+                                audience_json='{"everyone": true}', days_allowed=30, validity_months=12)
+        db.session.add(edition)
+        db.session.commit()
+        system = save_system(None, SystemData(code="bench", name_ja="ベンチ用システム", purposes=["ベンチマーク"],
+                                              manual_slugs=["bench-handbook"], grant_owner_nos=[people[-1].employee_no]))
+        db.session.commit()
+        rng = random.Random(6)
+        granted = [p for p in people[:-1] if rng.random() < share]
+        for start in range(0, len(granted), 5000):
+            chunk = granted[start:start + 5000]
+            db.session.execute(insert(TrainingAssignment), [
+                {"person_id": p.id, "manual_id": manual.id, "since_edition_id": edition.id,
+                 "due_date": date.today() + timedelta(days=30), "assigned_at": now} for p in chunk])
+            db.session.execute(insert(TrainingProgress), [
+                {"person_id": p.id, "manual_id": manual.id, "attested_edition_id": edition.id,
+                 "attested_edition_number": 1, "attested_at": now, "started_edition_number": 1, "updated_at": now}
+                for p in chunk])
+            ids = db.session.execute(insert(AccessRequest).returning(AccessRequest.id, AccessRequest.person_id), [
+                {"system_id": system.id, "person_id": p.id, "purpose": "ベンチマーク", "explanation": "ベンチマーク用の申請",
+                 "status": "granted", "requested_at": now, "expires_at": now + timedelta(days=14),
+                 "training_gaps_json": "[]", "approval_reason": "", "decision_reason": "", "decided_at": now,
+                 "decided_by_id": owner_id} for p in chunk]).all()
+            grants = db.session.execute(insert(AccessGrant).returning(AccessGrant.id, AccessGrant.request_id), [
+                {"request_id": request_id, "system_id": system.id, "person_id": person_id, "granted_by_id": owner_id,
+                 "granted_at": now, "expires_at": now + timedelta(days=180), "state": "in_force",
+                 "suspension_json": "[]", "revoke_reason": "", "cap_overridden": False}
+                for request_id, person_id in ids]).all()
+            db.session.execute(insert(AccessEvent), [
+                {"request_id": request_id, "grant_id": grant_id, "kind": "granted", "state_after": "in_force",
+                 "occurred_at": now, "recorded_at": now, "reason": "", "details_json": "{}"}
+                for grant_id, request_id in grants])
+        db.session.commit()
+        started = time.perf_counter()
+        refresh_access_decisions()
+        db.session.commit()
+        refresh_seconds = time.perf_counter() - started
+        # A few inactive people, to have every answer in the mix.
+        db.session.execute(update(Person).where(Person.id.in_([p.id for p in people[:50]])).values(active=False))
+        refresh_access_decisions([p.id for p in people[:50]])
+        db.session.commit()
+        sample = [p.employee_no for p in rng.sample(people, 2000)]
+        db.engine.dispose()
+    return sample, refresh_seconds
+
+
+LUA_ROTATE = """
+local employees = {%s}
+local token = "%s"
+local i = 0
+request = function()
+  i = i + 1
+  local no = employees[(i %% #employees) + 1]
+  return wrk.format("GET", "/api/v1/access-decisions?system=bench&employee=" .. no,
+                    {["Authorization"] = "Bearer " .. token})
+end
+%s
+"""
+LUA_DELAY = "delay = function() return %d end"
+
+
+def _wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> tuple[float, dict[str, float], str]:
+    """Run wrk; returns (requests/s, latency percentiles in ms, raw output)."""
+    command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    percentiles = {}
+    for label, value, unit in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M):
+        percentiles[label] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non2xx:
+        raise SystemExit(f"wrk saw {non2xx.group(1)} error responses:\n{output}")
+    return rate, percentiles, output
+
+
+def main() -> int:
+    """Build the data, start gunicorn, measure; exit 1 when a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=50_000)
+    parser.add_argument("--share", type=float, default=0.5, help="share of people holding a grant")
+    parser.add_argument("--sqlite", action="store_true", help="SQLite file instead of PostgreSQL")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install -y wrk): SKIPPED")
+        return 1
+    folder = Path(tempfile.mkdtemp(prefix="bench-access-"))
+    url = _database(args, folder)
+    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": "bench", "PORTAL_INSECURE_HTTP": "1",
+           "PORTAL_MAIL_DIR": str(folder / "mail")}
+    started = time.perf_counter()
+    _portal(env, "init")
+    _portal(env, "demo", "--people", str(args.people))
+    print(f"demo of {args.people} people loaded in {time.perf_counter() - started:.1f} s "
+          f"({'SQLite' if args.sqlite else 'PostgreSQL'})")
+    sample, refresh_seconds = _seed(url, args.share)
+    print(f"refresh_access_decisions() over {int(args.people * args.share):,} grants: {refresh_seconds:.1f} s")
+    token = _portal(env, "systems", "token", "bench", "--name", "bench").strip().splitlines()[-1]
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+               "--worker-class", args.worker_class, "--log-level", "warning", "portal:create_app()"]
+    if args.worker_class == "gthread":
+        command[5:5] = ["--threads", "4"]
+    server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    try:
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("gunicorn did not start")
+        rotate = folder / "rotate.lua"
+        rotate.write_text(LUA_ROTATE % (", ".join(f'"{n}"' for n in sample), token, ""))
+        paced = folder / "paced.lua"
+        paced.write_text(LUA_ROTATE % (", ".join(f'"{n}"' for n in sample), token, LUA_DELAY % 20))
+        with urllib.request.urlopen(urllib.request.Request(
+                f"{base}/api/v1/access-decisions?system=bench&employee={sample[0]}",
+                headers={"Authorization": f"Bearer {token}"})) as response:
+            print(f"sample answer: {response.read().decode()}")
+        _wrk(base + "/healthz", 3, 16)  # warm up both workers
+        _wrk(base + "/", 3, 16, rotate)
+        health, _p, _raw = _wrk(base + "/healthz", args.duration, 16)
+        decision, _p, _raw = _wrk(base + "/", args.duration, 16, rotate)
+        ratio = decision / health
+        paced_rate, percentiles, raw = _wrk(base + "/", args.duration, 20, paced)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    p99 = percentiles.get("99", float("inf"))
+    ok_ratio, ok_p99 = ratio >= TARGET_RATIO, p99 <= TARGET_P99_MS and paced_rate >= 0.9 * TARGET_RATE
+    print(f"/healthz: {health:,.0f} requests/s (wrk, 16 connections, {args.duration} s, gunicorn 2 {args.worker_class} workers)")
+    print(f"decision API: {decision:,.0f} requests/s")
+    print(f"throughput ratio: {ratio:.0%} ({'ok' if ok_ratio else 'TOO SLOW'}; target ≥ {TARGET_RATIO:.0%})")
+    print(f"paced run: {paced_rate:,.0f} requests/s; latency p50 {percentiles.get('50', 0):.2f} ms, "
+          f"p75 {percentiles.get('75', 0):.2f} ms, p90 {percentiles.get('90', 0):.2f} ms, p99 {p99:.2f} ms "
+          f"({'ok' if ok_p99 else 'TOO SLOW'}; target p99 ≤ {TARGET_P99_MS} ms at ~{TARGET_RATE} requests/s)")
+    shutil.rmtree(folder, ignore_errors=True)
+    return 0 if ok_ratio and ok_p99 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Access to protected systems, gated on training: requests, grants, reviews, the decision API."""

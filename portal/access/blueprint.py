@@ -1,0 +1,59 @@
+"""The access blueprint; views.py, grant_views.py, review_views.py and admin_views.py add its pages."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, flash, request
+from flask_login import current_user
+
+from portal.access import messages, notify
+from portal.org.models import Person
+
+bp = Blueprint("access", __name__, url_prefix="/access")
+bp.record_once(lambda _state: notify.install())
+
+
+@bp.context_processor
+def _wording() -> dict:
+    """Labels the access templates use for statuses, states, steps and reason codes."""
+    return {"request_status_label": lambda s: messages.REQUEST_STATUS_LABELS.get(s, s),
+            "grant_state_label": lambda s: messages.GRANT_STATE_LABELS.get(s, s),
+            "event_label": lambda s: messages.EVENT_LABELS.get(s, s),
+            "review_outcome_label": lambda s: messages.REVIEW_OUTCOME_LABELS.get(s, s),
+            "training_status_label": lambda s: messages.TRAINING_STATUS_LABELS.get(s, s),
+            "training_next_step": lambda s: messages.TRAINING_NEXT_STEP.get(s, ""),
+            "reason_text": messages.reason_text}
+
+
+def viewer() -> Person:
+    """The signed-in person."""
+    return current_user._get_current_object()
+
+
+def found(thing):
+    """The object, or 404 (the same answer as for an object the viewer may not see)."""
+    if thing is None:
+        abort(404)
+    return thing
+
+
+def refuse_on_form(form, error) -> None:
+    """Put a service's refusal onto the form field it concerns, or show it as a notice."""
+    text = messages.error_text(error.code, **error.details)
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None:
+        flash(text, "error")
+        return
+    field.errors = list(field.errors) + [text]
+
+
+def no_auditor_writes(view):
+    """Auditors read everything and change nothing: 403 on any write, whatever other roles they hold."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if request.method not in ("GET", "HEAD") and current_user.has_role("auditor"):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return guarded

@@ -1,0 +1,155 @@
+"""Forms of the access pages (Flask-WTF, CSRF on every POST; dates as 年/月/日 number fields)."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+REASON_HELP = _l("Recorded in the audit trail and shown to the requester.")
+
+
+class RequestForm(FlaskForm):
+    """A person asks for access: a purpose from the system's list and an explanation."""
+
+    purpose = RadioField(_l("Purpose of use"), choices=[],
+                         validators=[InputRequired(message=_l("Choose a purpose from the list."))],
+                         validate_choice=False)
+    explanation = TextAreaField(
+        _l("What you need it for"),
+        description=_l("Say which task, for which customers or orders, and why you cannot ask an authorised colleague. At least 20 letters or digits."),
+        validators=[DataRequired(message=_l("Explain what you need the access for.")), Length(max=2000)])
+
+
+class ApprovalForm(FlaskForm):
+    """The manager approves or refuses, with a reason."""
+
+    decision = RadioField(_l("Your decision"), choices=[SelectChoice("approve", _l("Approve")), SelectChoice("refuse", _l("Refuse"))],
+                          validators=[InputRequired(message=_l("Choose approve or refuse."))])
+    reason = TextAreaField(_l("Reason"), description=REASON_HELP,
+                           validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),
+                                       Length(max=1000)])
+
+
+class GrantForm(FlaskForm):
+    """The grant owner grants (for a number of days) or refuses, with a reason."""
+
+    decision = RadioField(_l("Your decision"), choices=[SelectChoice("grant", _l("Grant")), SelectChoice("refuse", _l("Refuse"))],
+                          validators=[InputRequired(message=_l("Choose grant or refuse."))])
+    days = IntegerField(_l("Grant for how many days"), validators=[Optional()],
+                        description=_l("The grant ends after this many days."))
+    reason = TextAreaField(_l("Reason"), description=REASON_HELP,
+                           validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),
+                                       Length(max=1000)])
+    override_cap = BooleanField(_l("Grant above the department's cap (the reason above is recorded as the override reason)"))
+
+
+class ReasonForm(FlaskForm):
+    """A reason for revoking a grant."""
+
+    reason = TextAreaField(_l("Reason"), description=REASON_HELP,
+                           validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),
+                                       Length(max=1000)])
+
+
+class ReviewForm(FlaskForm):
+    """The manager keeps or revokes a grant under review, with a reason."""
+
+    decision = RadioField(_l("Your decision"), choices=[SelectChoice("keep", _l("Keep")), SelectChoice("revoke", _l("Revoke"))],
+                          validators=[InputRequired(message=_l("Choose keep or revoke."))])
+    reason = TextAreaField(_l("Reason"), description=REASON_HELP,
+                           validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),
+                                       Length(max=1000)])
+
+
+def _date_part(label, low: int, high: int, required: bool = True):
+    checks = [InputRequired(message=_l("Enter a real date (year, month and day)."))] if required else [Optional()]
+    return IntegerField(label, validators=[*checks, NumberRange(low, high, message=_l("Enter a real date (year, month and day)."))])
+
+
+def date_from_parts(year, month, day) -> date | None:
+    """A date from three numbers, or None when they do not make one."""
+    try:
+        return date(int(year), int(month), int(day))
+    except (TypeError, ValueError):
+        return None
+
+
+class CampaignForm(FlaskForm):
+    """A grant owner starts a review campaign with a deadline (end of that day, Japan time)."""
+
+    system = SelectField(_l("System"), choices=[], validate_choice=False)
+    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Enter a title.")), Length(max=200)])
+    deadline_year = _date_part(_l("Year"), 2000, 2100)
+    deadline_month = _date_part(_l("Month"), 1, 12)
+    deadline_day = _date_part(_l("Day"), 1, 31)
+
+
+class CoverageForm(FlaskForm):
+    """Which system and dates the coverage report shows (GET: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    system = SelectField(_l("System"), choices=[], validate_choice=False)
+    on_year = _date_part(_l("Year"), 2000, 2100, required=False)
+    on_month = _date_part(_l("Month"), 1, 12, required=False)
+    on_day = _date_part(_l("Day"), 1, 31, required=False)
+    from_year = _date_part(_l("Year"), 2000, 2100, required=False)
+    from_month = _date_part(_l("Month"), 1, 12, required=False)
+    from_day = _date_part(_l("Day"), 1, 31, required=False)
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices shown as checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SystemForm(FlaskForm):
+    """An admin registers or changes a protected system."""
+
+    code = StringField(_l("Code"), description=_l("Used by the system's API calls, e.g. customer-info."),
+                       validators=[DataRequired(message=_l("Enter the code.")), Length(max=40)])
+    name_ja = StringField(_l("Name (Japanese)"), validators=[DataRequired(message=_l("Enter the name.")), Length(max=200)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
+    purposes = TextAreaField(_l("Purposes of use"), description=_l("One per line; requesters choose one."),
+                             validators=[DataRequired(message=_l("Enter at least one purpose of use, one per line."))])
+    manuals = CheckboxesField(_l("Manuals required"), choices=[], validate_choice=False)
+    grant_owners = StringField(_l("Grant owners (employee numbers)"), description=_l("Separated by spaces."),
+                               validators=[DataRequired(message=_l("Enter at least one grant owner."))])
+    max_grant_days = IntegerField(_l("Longest grant (days)"), default=180,
+                                  validators=[InputRequired(message=_l("Enter a number of days from 1 to 3660."))])
+    request_expiry_days = IntegerField(_l("Requests expire after (days)"), default=14,
+                                       validators=[InputRequired(message=_l("Enter a number of days from 1 to 365."))])
+
+
+class CapsForm(FlaskForm):
+    """A grant owner sets per-department caps, one DEPARTMENT-CODE=PERCENT per line."""
+
+    caps = TextAreaField(_l("Caps per department"),
+                         description=_l("One line per department: DEPARTMENT-CODE=PERCENT of headcount, e.g. CUST-FRONT=52. Departments not listed have no cap."),
+                         validators=[Optional(), Length(max=20000)])
+    reason = TextAreaField(_l("Reason"), description=_l("Recorded in the audit trail."),
+                           validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),
+                                       Length(max=1000)])
+
+
+def parse_caps(text: str) -> tuple[dict[str, int], int | None]:
+    """{code: percent} from CODE=PERCENT lines, or ({}, bad line number)."""
+    caps: dict[str, int] = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        code, sep, percent = line.partition("=")
+        percent = percent.strip().rstrip("%").strip()
+        if not sep or not code.strip() or not percent.isdigit() or code.strip() in caps:
+            return {}, number
+        caps[code.strip()] = int(percent)
+    return caps, None

@@ -1,0 +1,118 @@
+"""Words for the access pages: statuses, reason codes and refusals, in the viewer's language."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+REQUEST_STATUS_LABELS = {
+    "awaiting_approval": _l("Waiting for the manager's approval"),
+    "awaiting_grant": _l("Approved; waiting for the grant owner"),
+    "granted": _l("Granted"),
+    "refused_by_manager": _l("Refused by the manager"),
+    "refused_by_owner": _l("Refused by the grant owner"),
+    "expired": _l("Expired (not decided in time)"),
+}
+GRANT_STATE_LABELS = {
+    "in_force": _l("In force"),
+    "suspended": _l("Suspended"),
+    "revoked": _l("Revoked"),
+    "expired": _l("Expired"),
+}
+EVENT_LABELS = {
+    "requested": _l("Requested"),
+    "approved": _l("Approved by the manager"),
+    "refused": _l("Refused by the manager"),
+    "granted": _l("Granted"),
+    "grant_refused": _l("Refused by the grant owner"),
+    "request_expired": _l("Request expired"),
+    "suspended": _l("Suspended"),
+    "resumed": _l("Back in force"),
+    "reviewed": _l("Reviewed"),
+    "revoked": _l("Revoked"),
+    "expired": _l("Expired"),
+}
+REVIEW_OUTCOME_LABELS = {
+    "pending": _l("Not reviewed yet"),
+    "kept": _l("Kept"),
+    "revoked": _l("Revoked"),
+    "missed": _l("Missed the deadline"),
+}
+TRAINING_STATUS_LABELS = {
+    "not_required": _l("Not assigned to you"),
+    "not_started": _l("Not started"),
+    "in_progress": _l("In progress"),
+    "current": _l("Current"),
+    "due": _l("Re-training due (still valid until the due date)"),
+    "overdue": _l("Overdue"),
+    "expired": _l("Expired"),
+}
+#: What the person must do next, per training status that does not count.
+TRAINING_NEXT_STEP = {
+    "not_required": _l("This manual is not assigned to you. Ask the training administrator to assign it."),
+    "not_started": _l("Read the current edition, pass its quiz and attest."),
+    "in_progress": _l("Finish the quiz on the current edition, then attest."),
+    "overdue": _l("The due date has passed: read the new edition, pass its quiz and attest."),
+    "expired": _l("Your attestation is no longer valid: read the current edition, pass its quiz and attest again."),
+}
+ERRORS = {
+    "purpose_unknown": _l("Choose a purpose from the list."),
+    "explanation_empty": _l("Explain what you need the access for."),
+    "explanation_too_short": _l("Explain the purpose in at least 20 letters or digits."),
+    "explanation_repetitive": _l("Explain the purpose in words; repeated characters are not an explanation."),
+    "request_open": _l("You already have an open request for this system."),
+    "request_expired": _l("This request has expired: it was not decided in time."),
+    "request_not_open": _l("This request has already been decided."),
+    "own_request": _l("Nobody may decide their own request or grant."),
+    "approver_cannot_grant": _l("You approved this request, so another grant owner must decide it."),
+    "not_the_manager": _l("Only the requester's manager may decide this."),
+    "not_grant_owner": _l("Only a grant owner of this system may do this."),
+    "not_allowed_to_revoke": _l("Only a grant owner of the system or the person's manager may revoke this grant."),
+    "reason_too_short": _l("Enter a reason (at least 4 letters or digits)."),
+    "days_out_of_range": _l("Enter a number of days from 1 to %(max_days)s."),
+    "cap_reached": _l("This would exceed the department's cap (%(in_force)s of %(headcount)s people in force, "
+                      "limit %(limit)s at %(cap_percent)s%%). Tick the override and give the reason to grant anyway."),
+    "grant_not_live": _l("This grant is no longer in force or suspended."),
+    "already_reviewed": _l("This grant has already been reviewed in this campaign."),
+    "campaign_closed": _l("The deadline of this review has passed."),
+    "title_missing": _l("Enter a title."),
+    "deadline_in_past": _l("The deadline must be in the future."),
+    "date_invalid": _l("Enter a real date (year, month and day)."),
+    "code_invalid": _l("Use 2 to 40 lower-case letters, digits or hyphens, starting with a letter or digit."),
+    "code_taken": _l("Another system already uses this code."),
+    "name_missing": _l("Enter the name."),
+    "purposes_missing": _l("Enter at least one purpose of use, one per line."),
+    "purposes_invalid": _l("Each purpose must be different and at most 200 characters."),
+    "max_grant_days_invalid": _l("Enter a number of days from 1 to 3660."),
+    "request_expiry_days_invalid": _l("Enter a number of days from 1 to 365."),
+    "manual_unknown": _l("These manuals do not exist: %(names)s"),
+    "person_unknown": _l("These employee numbers do not exist: %(names)s"),
+    "not_grant_owner_role": _l("Grant owners must be active people with the grant owner role: %(names)s"),
+    "department_unknown": _l("These departments do not exist: %(names)s"),
+    "cap_invalid": _l("Each cap must be a whole number from 0 to 100."),
+    "caps_line_invalid": _l("Line %(line)s: write DEPARTMENT-CODE=PERCENT, for example CUST-FRONT=52."),
+    "token_already_revoked": _l("This token was already revoked."),
+}
+
+
+def error_text(code: str, **details) -> str:
+    """The message for a refusal code, with its details filled in."""
+    message = ERRORS.get(code)
+    if message is None:
+        return _("This action is not allowed.")
+    return str(message) % details if details else str(message)
+
+
+def reason_text(code: str) -> str:
+    """A decision reason code in words (training_not_current:<slug> names the manual)."""
+    base, _sep, slug = code.partition(":")
+    labels = {
+        "unknown_person": _("Unknown person"),
+        "person_inactive": _("The person is not active"),
+        "no_grant": _("No grant"),
+        "grant_revoked": _("The grant was revoked"),
+        "grant_expired": _("The grant has expired"),
+        "grant_suspended": _("The grant is suspended"),
+        "review_missed": _("The grant was not reviewed by the deadline"),
+        "training_not_current": _("Training not current: %(manual)s", manual=slug),
+    }
+    return labels.get(base, code)

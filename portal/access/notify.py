@@ -1,0 +1,84 @@
+"""Telling the next person: mail queued inside the transaction, delivered only after it commits."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from portal.core.mail import OutgoingMail, deliver, render_mail
+from portal.extensions import db
+from portal.org.models import Person
+
+_QUEUE_KEY = "access_outgoing_mail"
+
+
+def install() -> None:
+    """Deliver queued mail after each commit and drop it on rollback (idempotent)."""
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+
+
+def _after_commit(session: Session) -> None:
+    mails = session.info.pop(_QUEUE_KEY, None)
+    if mails:
+        try:
+            deliver(mails)
+        except OSError:  # mail is a courtesy: the committed change stands, the log says what failed
+            current_app.logger.exception("access notifications could not be written")
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_QUEUE_KEY, None)
+
+
+def _link(path: str) -> str:
+    return current_app.config["PORTAL_BASE_URL"].rstrip("/") + path
+
+
+def _queue(people: Iterable[Person], template: str, **context) -> None:
+    """Render one message per person (in their language) and queue it on the session."""
+    install()
+    queue: list[OutgoingMail] = db.session.info.setdefault(_QUEUE_KEY, [])
+    for person in people:
+        if person.email and person.active:
+            locale = "en" if person.locale == "en" else "ja"
+            queue.append(render_mail(f"access/mail/{template}.{locale}.txt", to=person.email,
+                                     person=person, **context))
+
+
+def _people(ids) -> list[Person]:
+    ids = list(ids)
+    return list(db.session.scalars(select(Person).where(Person.id.in_(ids)))) if ids else []
+
+
+def request_waiting_approval(request) -> None:
+    """The requester's managers have a request to approve or refuse."""
+    from portal.access.queries import approver_ids_for
+
+    _queue(_people(approver_ids_for(request.person)), "approval_needed", request=request,
+           link=_link(f"/access/requests/{request.id}"))
+
+
+def request_waiting_grant(request) -> None:
+    """The system's grant owners (but not the requester or approver) have a request to decide."""
+    owners = [o for o in request.system.grant_owners if o.id not in (request.person_id, request.approver_id)]
+    _queue(owners, "grant_needed", request=request, link=_link(f"/access/requests/{request.id}"))
+
+
+def request_decided(request) -> None:
+    """The requester learns what was decided."""
+    _queue([request.person], "request_decided", request=request, link=_link(f"/access/requests/{request.id}"))
+
+
+def grant_revoked(grant) -> None:
+    """The person learns their grant was revoked."""
+    _queue([grant.person], "grant_revoked", grant=grant, link=_link("/access/"))
+
+
+def reviews_waiting(reviewer_ids, campaign, count: int, reminder: bool) -> None:
+    """Managers have grants to keep or revoke before the campaign's deadline."""
+    _queue(_people(reviewer_ids), "review_needed", campaign=campaign, count=count, reminder=reminder,
+           link=_link("/access/inbox"))

@@ -1,0 +1,259 @@
+"""The access workflow: request → manager's approval → grant owner's grant, revocation, expiry.
+
+Services take the acting Person explicitly, flush and never commit, write one audit event per
+step in the same transaction, and raise AccessError (a code, and the form field it concerns)
+when a rule refuses; the views map codes to messages.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from portal.access import notify
+from portal.access.models import AccessEvent, AccessGrant, AccessRequest, DepartmentCap, ProtectedSystem
+from portal.access.queries import approver_ids_for, training_overview
+from portal.access.refresh import refresh_access_decisions
+from portal.access.rules import (
+    cap_allows, cap_limit, conflict_of_interest, effective_request_status, explanation_problem, reason_problem,
+)
+from portal.audit.services import record_event
+from portal.core.timeutil import utcnow
+from portal.extensions import db
+from portal.org.models import Person
+
+OPEN_STATUSES = ("awaiting_approval", "awaiting_grant")
+LIVE_STATES = ("in_force", "suspended")
+
+
+class AccessError(Exception):
+    """A workflow rule refused the action: `code` names the rule, `field` the form field it concerns."""
+
+    def __init__(self, code: str, field: str | None = None, **details):
+        super().__init__(code)
+        self.code = code
+        self.field = field
+        self.details = details
+
+
+@dataclass(frozen=True)
+class GrantDecision:
+    """What a grant owner decided: grant (for `days`) or refuse, with a reason."""
+
+    grant: bool
+    reason: str
+    days: int | None = None
+    override_cap: bool = False
+
+
+@dataclass
+class GrantOutcome:
+    """The result of a grant decision: the grant, or why the portal refused it."""
+
+    grant: AccessGrant | None = None
+    refused_reasons: list[str] = field(default_factory=list)
+
+
+def _event(request: AccessRequest, kind: str, actor, now: datetime, *, grant=None, state_after=None,
+           reason: str = "", details: dict | None = None, occurred_at: datetime | None = None) -> None:
+    """Add one step to the request's (and grant's) history."""
+    db.session.add(AccessEvent(
+        request_id=request.id, grant_id=grant.id if grant else None, kind=kind, state_after=state_after,
+        occurred_at=occurred_at or now, recorded_at=now, actor_id=actor.id if actor else None, reason=reason,
+        details_json=json.dumps(details or {}, ensure_ascii=False)))
+
+
+def request_access(actor: Person, system: ProtectedSystem, purpose: str, explanation: str,
+                   now: datetime | None = None) -> AccessRequest:
+    """A person asks for access with a purpose and an explanation (sent even if training lacks)."""
+    now = now or utcnow()
+    if purpose not in system.purposes:
+        raise AccessError("purpose_unknown", "purpose")
+    problem = explanation_problem(explanation)
+    if problem:
+        raise AccessError(problem, "explanation")
+    open_request = db.session.scalar(select(AccessRequest.id).where(
+        AccessRequest.system_id == system.id, AccessRequest.person_id == actor.id,
+        AccessRequest.status.in_(OPEN_STATUSES), AccessRequest.expires_at > now))
+    if open_request is not None:
+        raise AccessError("request_open", request_id=open_request)
+    gaps = [{"slug": row.slug, "status": row.status} for row in training_overview(actor, system, now) if not row.counts]
+    request = AccessRequest(
+        system_id=system.id, person_id=actor.id, purpose=purpose, explanation=explanation.strip(),
+        status="awaiting_approval", requested_at=now, expires_at=now + timedelta(days=system.request_expiry_days),
+        training_gaps_json=json.dumps(gaps, ensure_ascii=False))
+    db.session.add(request)
+    db.session.flush()
+    _event(request, "requested", actor, now, details={"purpose": purpose, "training_gaps": gaps})
+    record_event(actor, "access.requested", object_type="access_request", object_id=request.id,
+                 reason=request.explanation, details={"system": system.code, "purpose": purpose, "training_gaps": gaps})
+    notify.request_waiting_approval(request)
+    return request
+
+
+def _still_open(request: AccessRequest, expected: str, now: datetime) -> None:
+    status = effective_request_status(request.status, request.expires_at, now)
+    if status == "expired" and request.status in OPEN_STATUSES:
+        _expire(request, now)
+        raise AccessError("request_expired")
+    if status != expected:
+        raise AccessError("request_not_open")
+
+
+def decide_approval(actor: Person, request: AccessRequest, approve: bool, reason: str,
+                    now: datetime | None = None) -> None:
+    """The requester's manager approves or refuses, with a reason."""
+    now = now or utcnow()
+    if actor.id == request.person_id:
+        raise AccessError("own_request")
+    if actor.id not in approver_ids_for(request.person):
+        raise AccessError("not_the_manager")
+    if reason_problem(reason):
+        raise AccessError("reason_too_short", "reason")
+    _still_open(request, "awaiting_approval", now)
+    request.status = "awaiting_grant" if approve else "refused_by_manager"
+    request.approver_id, request.approved_at, request.approval_reason = actor.id, now, reason.strip()
+    db.session.flush()
+    kind = "approved" if approve else "refused"
+    _event(request, kind, actor, now, reason=reason.strip())
+    record_event(actor, f"access.request_{kind}", object_type="access_request", object_id=request.id,
+                 reason=reason.strip(), details={"system": request.system.code, "person": request.person.employee_no})
+    if approve:
+        notify.request_waiting_grant(request)
+    else:
+        notify.request_decided(request)
+
+
+def department_cap_state(system: ProtectedSystem, department_id: int) -> tuple[int | None, int, int]:
+    """(cap percent or None, headcount of active people, people with a grant in force) for a department."""
+    cap = db.session.scalar(select(DepartmentCap.cap_percent).where(
+        DepartmentCap.system_id == system.id, DepartmentCap.department_id == department_id))
+    headcount = db.session.scalar(select(func.count(Person.id)).where(
+        Person.department_id == department_id, Person.active.is_(True)))
+    in_force = db.session.scalar(
+        select(func.count(func.distinct(AccessGrant.person_id))).join(Person, Person.id == AccessGrant.person_id)
+        .where(AccessGrant.system_id == system.id, AccessGrant.state == "in_force",
+               Person.department_id == department_id))
+    return cap, headcount or 0, in_force or 0
+
+
+def decide_grant(actor: Person, request: AccessRequest, decision: GrantDecision,
+                 now: datetime | None = None) -> GrantOutcome:
+    """A grant owner grants (if training is current and the cap allows, or is overridden) or refuses."""
+    now = now or utcnow()
+    system = request.system
+    if actor.id not in {owner.id for owner in system.grant_owners}:
+        raise AccessError("not_grant_owner")
+    conflict = conflict_of_interest(actor.id, request.person_id, request.approver_id)
+    if conflict:
+        raise AccessError(conflict)
+    if reason_problem(decision.reason):
+        raise AccessError("reason_too_short", "reason")
+    _still_open(request, "awaiting_grant", now)
+    reason = decision.reason.strip()
+    if not decision.grant:
+        _refuse(actor, request, reason, now, {})
+        return GrantOutcome()
+    if decision.days is None or not 1 <= decision.days <= system.max_grant_days:
+        raise AccessError("days_out_of_range", "days", max_days=system.max_grant_days)
+    person = request.person
+    lacking = [f"training_not_current:{row.slug}" for row in training_overview(person, system, now) if not row.counts]
+    if not person.active:
+        lacking.insert(0, "person_inactive")
+    if lacking:
+        # Refused by the portal whatever the grant owner wanted: logged, and the person is told why.
+        _refuse(actor, request, reason, now, {"refused_by_portal": lacking})
+        return GrantOutcome(refused_reasons=lacking)
+    cap, headcount, in_force = department_cap_state(system, person.department_id)
+    live = db.session.scalar(select(AccessGrant).where(
+        AccessGrant.system_id == system.id, AccessGrant.person_id == person.id, AccessGrant.state.in_(LIVE_STATES)))
+    counted = in_force - (1 if live is not None and live.state == "in_force" else 0)
+    cap_figures = {"cap_percent": cap, "headcount": headcount, "in_force": counted,
+                   "limit": cap_limit(headcount, cap) if cap is not None else None}
+    overridden = False
+    if not cap_allows(counted, headcount, cap):
+        if not decision.override_cap:
+            raise AccessError("cap_reached", "override_cap", **cap_figures)
+        overridden = True
+    if live is not None:
+        _supersede(actor, live, request, now)
+    grant = AccessGrant(request_id=request.id, system_id=system.id, person_id=person.id, granted_by_id=actor.id,
+                        granted_at=now, expires_at=now + timedelta(days=decision.days), state="in_force",
+                        cap_overridden=overridden)
+    db.session.add(grant)
+    request.status, request.decided_by_id, request.decided_at, request.decision_reason = "granted", actor.id, now, reason
+    db.session.flush()
+    _event(request, "granted", actor, now, grant=grant, state_after="in_force", reason=reason,
+           details={"days": decision.days, "expires_at": grant.expires_at.isoformat(), "cap_overridden": overridden})
+    if overridden:
+        record_event(actor, "access.cap_overridden", object_type="access_grant", object_id=grant.id, reason=reason,
+                     details={"system": system.code, "department": person.department.code, **cap_figures})
+    record_event(actor, "access.granted", object_type="access_grant", object_id=grant.id, reason=reason,
+                 details={"system": system.code, "person": person.employee_no, "request": request.id,
+                          "purpose": request.purpose, "expires_at": grant.expires_at.isoformat()})
+    refresh_access_decisions([person.id], system_ids=[system.id], now=now)
+    notify.request_decided(request)
+    return GrantOutcome(grant=grant)
+
+
+def _refuse(actor: Person, request: AccessRequest, reason: str, now: datetime, details: dict) -> None:
+    request.status, request.decided_by_id, request.decided_at, request.decision_reason = (
+        "refused_by_owner", actor.id, now, reason)
+    db.session.flush()
+    _event(request, "grant_refused", actor, now, reason=reason, details=details)
+    record_event(actor, "access.grant_refused", object_type="access_request", object_id=request.id, reason=reason,
+                 details={"system": request.system.code, "person": request.person.employee_no, **details})
+    notify.request_decided(request)
+
+
+def _supersede(actor: Person, live: AccessGrant, request: AccessRequest, now: datetime) -> None:
+    """A new grant replaces the person's live one: the old one is revoked, saying why."""
+    live.state, live.revoked_at, live.revoked_by_id = "revoked", now, actor.id
+    live.revoke_reason = f"superseded by request {request.id}"
+    db.session.flush()
+    _event(live.request, "revoked", actor, now, grant=live, state_after="revoked", reason=live.revoke_reason)
+    record_event(actor, "access.revoked", object_type="access_grant", object_id=live.id, reason=live.revoke_reason,
+                 details={"system": live.system.code, "person": live.person.employee_no, "superseded": True})
+
+
+def revoke_grant(actor: Person, grant: AccessGrant, reason: str, now: datetime | None = None) -> None:
+    """Revoke a grant at once (a grant owner of the system or the person's manager), with a reason."""
+    now = now or utcnow()
+    owners = {owner.id for owner in grant.system.grant_owners}
+    if actor.id not in owners and actor.id not in approver_ids_for(grant.person):
+        raise AccessError("not_allowed_to_revoke")
+    if reason_problem(reason):
+        raise AccessError("reason_too_short", "reason")
+    refresh_access_decisions([grant.person_id], system_ids=[grant.system_id], now=now)  # history first
+    db.session.refresh(grant)
+    if grant.state not in LIVE_STATES:
+        raise AccessError("grant_not_live")
+    grant.state, grant.revoked_at, grant.revoked_by_id, grant.revoke_reason = "revoked", now, actor.id, reason.strip()
+    grant.suspension_json = "[]"
+    db.session.flush()
+    _event(grant.request, "revoked", actor, now, grant=grant, state_after="revoked", reason=reason.strip())
+    record_event(actor, "access.revoked", object_type="access_grant", object_id=grant.id, reason=reason.strip(),
+                 details={"system": grant.system.code, "person": grant.person.employee_no})
+    refresh_access_decisions([grant.person_id], system_ids=[grant.system_id], now=now)
+    notify.grant_revoked(grant)
+
+
+def _expire(request: AccessRequest, now: datetime) -> None:
+    request.status = "expired"
+    db.session.flush()
+    _event(request, "request_expired", None, now, occurred_at=min(request.expires_at, now))
+    record_event(None, "access.request_expired", object_type="access_request", object_id=request.id,
+                 details={"system": request.system.code, "person": request.person.employee_no,
+                          "expired_at": request.expires_at.isoformat()})
+
+
+def expire_requests(now: datetime | None = None) -> int:
+    """Every undecided request past its expiry becomes expired (cron: `portal access expire`)."""
+    now = now or utcnow()
+    due = db.session.scalars(select(AccessRequest).where(
+        AccessRequest.status.in_(OPEN_STATUSES), AccessRequest.expires_at <= now).order_by(AccessRequest.id)).all()
+    for request in due:
+        _expire(request, now)
+    return len(due)

@@ -1,0 +1,149 @@
+"""Registering protected systems, their caps and their API tokens (admins and grant owners)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+
+from portal.access.models import ApiToken, DepartmentCap, ProtectedSystem
+from portal.access.refresh import refresh_access_decisions
+from portal.access.services import AccessError
+from portal.audit.services import record_event
+from portal.core.timeutil import utcnow
+from portal.extensions import db
+from portal.manuals.models import Manual
+from portal.org.models import Department, Person
+
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+TOKEN_PREFIX = "pat_"
+
+
+@dataclass
+class SystemData:
+    """What an admin enters for a system (plain data, from a form, the CLI or the demo)."""
+
+    code: str
+    name_ja: str
+    name_en: str = ""
+    purposes: list[str] = field(default_factory=list)
+    manual_slugs: list[str] = field(default_factory=list)
+    grant_owner_nos: list[str] = field(default_factory=list)
+    max_grant_days: int = 180
+    request_expiry_days: int = 14
+    #: {department code: cap percent}
+    caps: dict[str, int] = field(default_factory=dict)
+
+
+def _check(data: SystemData, existing: ProtectedSystem | None) -> tuple[list[Manual], list[Person]]:
+    if not CODE_PATTERN.match(data.code or "") or data.code == "new":
+        raise AccessError("code_invalid", "code")
+    clash = db.session.scalar(select(ProtectedSystem.id).where(ProtectedSystem.code == data.code))
+    if clash is not None and (existing is None or clash != existing.id):
+        raise AccessError("code_taken", "code")
+    if not data.name_ja.strip():
+        raise AccessError("name_missing", "name_ja")
+    purposes = [p.strip() for p in data.purposes if p.strip()]
+    if not purposes:
+        raise AccessError("purposes_missing", "purposes")
+    if len(set(purposes)) != len(purposes) or any(len(p) > 200 for p in purposes):
+        raise AccessError("purposes_invalid", "purposes")
+    if not 1 <= data.max_grant_days <= 3660:
+        raise AccessError("max_grant_days_invalid", "max_grant_days")
+    if not 1 <= data.request_expiry_days <= 365:
+        raise AccessError("request_expiry_days_invalid", "request_expiry_days")
+    manuals = list(db.session.scalars(select(Manual).where(Manual.slug.in_(data.manual_slugs))))
+    unknown = sorted(set(data.manual_slugs) - {m.slug for m in manuals})
+    if unknown:
+        raise AccessError("manual_unknown", "manual_slugs", names=", ".join(unknown))
+    owners = list(db.session.scalars(select(Person).where(Person.employee_no.in_(data.grant_owner_nos))))
+    unknown = sorted(set(data.grant_owner_nos) - {p.employee_no for p in owners})
+    if unknown:
+        raise AccessError("person_unknown", "grant_owner_nos", names=", ".join(unknown))
+    not_owners = sorted(p.employee_no for p in owners if not p.has_role("grant_owner") or not p.active)
+    if not_owners or not owners:
+        raise AccessError("not_grant_owner_role", "grant_owner_nos", names=", ".join(not_owners))
+    data.purposes = purposes
+    return manuals, owners
+
+
+def save_system(actor: Person | None, data: SystemData, existing: ProtectedSystem | None = None) -> ProtectedSystem:
+    """Register a system or change one; decisions of its grants are recomputed."""
+    manuals, owners = _check(data, existing)
+    system = existing or ProtectedSystem()
+    before = None if existing is None else _summary(existing)
+    system.code, system.name_ja, system.name_en = data.code, data.name_ja.strip(), data.name_en.strip()
+    system.purposes_json = json.dumps(data.purposes, ensure_ascii=False)
+    system.max_grant_days, system.request_expiry_days = data.max_grant_days, data.request_expiry_days
+    system.required_manuals, system.grant_owners = manuals, owners
+    if existing is None:
+        db.session.add(system)
+    db.session.flush()
+    if data.caps or existing is None:
+        set_department_caps(actor, system, data.caps, audit=False)
+    record_event(actor, "access.system_registered" if existing is None else "access.system_changed",
+                 object_type="protected_system", object_id=system.code,
+                 details={"before": before, "after": _summary(system)})
+    refresh_access_decisions(system_ids=[system.id])
+    return system
+
+
+def _summary(system: ProtectedSystem) -> dict:
+    return {"name_ja": system.name_ja, "purposes": system.purposes, "max_grant_days": system.max_grant_days,
+            "request_expiry_days": system.request_expiry_days,
+            "manuals": [m.slug for m in system.required_manuals],
+            "grant_owners": [p.employee_no for p in system.grant_owners]}
+
+
+def set_department_caps(actor: Person | None, system: ProtectedSystem, caps: dict[str, int], audit: bool = True,
+                        reason: str = "") -> None:
+    """Replace the system's caps: {department code: percent of headcount}; absent = no cap."""
+    departments = dict(db.session.execute(select(Department.code, Department.id)
+                                          .where(Department.code.in_(list(caps)))).all())
+    unknown = sorted(set(caps) - set(departments))
+    if unknown:
+        raise AccessError("department_unknown", "caps", names=", ".join(unknown))
+    if any(not isinstance(v, int) or not 0 <= v <= 100 for v in caps.values()):
+        raise AccessError("cap_invalid", "caps")
+    before = {c.department.code: c.cap_percent for c in db.session.scalars(
+        select(DepartmentCap).where(DepartmentCap.system_id == system.id))}
+    db.session.execute(delete(DepartmentCap).where(DepartmentCap.system_id == system.id))
+    if caps:
+        db.session.execute(insert(DepartmentCap), [
+            {"system_id": system.id, "department_id": departments[code], "cap_percent": percent}
+            for code, percent in sorted(caps.items())])
+    db.session.flush()
+    if audit:
+        record_event(actor, "access.caps_changed", object_type="protected_system", object_id=system.code,
+                     reason=reason, details={"before": before, "after": dict(sorted(caps.items()))})
+
+
+def hash_token(token: str) -> str:
+    """sha256 hex of a token (tokens are 256-bit random, so a plain hash is enough)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_api_token(actor: Person | None, system: ProtectedSystem, name: str = "") -> tuple[ApiToken, str]:
+    """A new token for one system; the clear token is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(system_id=system.id, name=name.strip()[:100], token_hash=hash_token(token),
+                   hint=token[:10], created_by=getattr(actor, "employee_no", "") or "cli")
+    db.session.add(row)
+    db.session.flush()
+    record_event(actor, "access.token_created", object_type="api_token", object_id=row.id,
+                 details={"system": system.code, "name": row.name, "hint": row.hint})
+    return row, token
+
+
+def revoke_api_token(actor: Person | None, token: ApiToken, now: datetime | None = None) -> None:
+    """Revoke a token at once: its next call gets 401."""
+    if token.revoked_at is not None:
+        raise AccessError("token_already_revoked")
+    token.revoked_at = now or utcnow()
+    db.session.flush()
+    record_event(actor, "access.token_revoked", object_type="api_token", object_id=token.id,
+                 details={"system": token.system.code, "name": token.name, "hint": token.hint})

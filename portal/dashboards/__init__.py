@@ -1,0 +1,1 @@
+"""Completion dashboards: departments per manual, the organisation heat map and its trend."""

@@ -1,0 +1,242 @@
+"""Reads behind the dashboards: a fixed few queries per page, whatever the headcount.
+
+Department pages count live, in the database, with the training status rule written as SQL
+(portal.training.sql_rule, proven equal to the Python rule by the training tests). The
+organisation pages read the latest completion pass (models.CompletionCell) and the daily
+snapshots, because counting every pair of a 50,000-person organisation takes seconds.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, select
+
+from portal.dashboards.models import CompletionCell, CompletionSnapshot
+from portal.extensions import db
+from portal.manuals.models import Manual, TrainingAssignment
+from portal.org.models import Department, Person
+from portal.org.queries import visible_department_ids
+from portal.training.models import QuizAttempt, TrainingProgress
+from portal.training.queries import ManualFacts, manual_facts
+from portal.training.sql_rule import id_filter, manual_rule_values, status_case
+from portal.training.status import CURRENT, DUE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE
+
+#: Dashboard columns, in the order a reader scans them: done, then what needs doing, worst last.
+STATUS_COLUMNS = (CURRENT, DUE, IN_PROGRESS, NOT_STARTED, OVERDUE, EXPIRED)
+#: Statuses that need someone to act now (remind, escalate).
+BEHIND = (OVERDUE, EXPIRED)
+TREND_DAYS = 90
+
+
+@dataclass
+class Counts:
+    """People per training status for one manual (or one department, or one cell)."""
+
+    by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUS_COLUMNS, 0))
+
+    @property
+    def assigned(self) -> int:
+        """Everyone the manual is assigned to."""
+        return sum(self.by_status.values())
+
+    @property
+    def behind(self) -> int:
+        """Overdue or expired."""
+        return sum(self.by_status[s] for s in BEHIND)
+
+    @property
+    def share_current(self) -> float | None:
+        """Current ÷ assigned, None when nobody is assigned."""
+        return self.by_status[CURRENT] / self.assigned if self.assigned else None
+
+    def add(self, status: str, count: int) -> None:
+        """Count `count` more people under `status`."""
+        self.by_status[status] = self.by_status.get(status, 0) + count
+
+
+def _pairs(facts: dict[int, ManualFacts], today: date, department_ids: Collection[int], *extra):
+    """Assigned pairs of active people in some departments, with the status decided in SQL."""
+    rule = manual_rule_values(facts, today)
+    status = status_case(rule, today).label("status")
+    return (
+        select(*extra, TrainingAssignment.manual_id, status)
+        .select_from(TrainingAssignment)
+        .join(rule, rule.c.manual_id == TrainingAssignment.manual_id)
+        .join(Person, Person.id == TrainingAssignment.person_id)
+        .outerjoin(TrainingProgress, and_(TrainingProgress.person_id == TrainingAssignment.person_id,
+                                          TrainingProgress.manual_id == TrainingAssignment.manual_id))
+        .where(Person.active.is_(True), id_filter(Person.department_id, department_ids))
+    )
+
+
+def counts_by_manual(facts: dict[int, ManualFacts], today: date, department_ids: Collection[int]) -> dict[int, Counts]:
+    """{manual_id: Counts} over the departments' active people (one query)."""
+    result: dict[int, Counts] = defaultdict(Counts)
+    if not facts or not department_ids:
+        return result
+    pairs = _pairs(facts, today, department_ids).subquery("pairs")
+    for manual_id, status, count in db.session.execute(
+            select(pairs.c.manual_id, pairs.c.status, func.count()).group_by(pairs.c.manual_id, pairs.c.status)):
+        result[manual_id].add(status, count)
+    return result
+
+
+def counts_by_department(facts: dict[int, ManualFacts], today: date,
+                         department_ids: Collection[int]) -> dict[int, Counts]:
+    """{department_id: Counts} over every manual (one query)."""
+    result: dict[int, Counts] = defaultdict(Counts)
+    if not facts or not department_ids:
+        return result
+    pairs = _pairs(facts, today, department_ids, Person.department_id).subquery("pairs")
+    for department_id, status, count in db.session.execute(
+            select(pairs.c.department_id, pairs.c.status, func.count())
+            .group_by(pairs.c.department_id, pairs.c.status)):
+        result[department_id].add(status, count)
+    return result
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """One person × manual with its status, for lists and exports."""
+
+    person_id: int
+    employee_no: str
+    name: str
+    name_kana: str
+    department_id: int
+    manual_id: int
+    status: str
+    due_date: date | None
+    attested_edition_number: int | None
+    attested_at: datetime | None
+
+
+def pair_rows(facts: dict[int, ManualFacts], today: date, department_ids: Collection[int],
+              statuses: Collection[str] | None = None) -> list[PairRow]:
+    """People × manuals of the departments, by kana reading (one query); only `statuses` when given."""
+    if not facts or not department_ids:
+        return []
+    pairs = _pairs(facts, today, department_ids, Person.id, Person.employee_no, Person.name, Person.name_kana,
+                   Person.department_id, TrainingAssignment.due_date, TrainingProgress.attested_edition_number,
+                   TrainingProgress.attested_at).subquery("pairs")
+    stmt = select(pairs.c.id, pairs.c.employee_no, pairs.c.name, pairs.c.name_kana, pairs.c.department_id,
+                  pairs.c.manual_id, pairs.c.status, pairs.c.due_date, pairs.c.attested_edition_number,
+                  pairs.c.attested_at)
+    if statuses is not None:
+        stmt = stmt.where(pairs.c.status.in_(list(statuses)))
+    stmt = stmt.order_by(pairs.c.name_kana, pairs.c.employee_no, pairs.c.manual_id)
+    return [PairRow(*row) for row in db.session.execute(stmt)]
+
+
+def manuals_by_id(manual_ids: Collection[int]) -> dict[int, Manual]:
+    """Manuals by id, ordered by slug (one query)."""
+    if not manual_ids:
+        return {}
+    manuals = db.session.scalars(select(Manual).where(id_filter(Manual.id, manual_ids)).order_by(Manual.slug))
+    return {manual.id: manual for manual in manuals}
+
+
+def departments_by_id(department_ids: Collection[int] | None) -> dict[int, Department]:
+    """Departments by id (None: all), ordered by code (one query)."""
+    stmt = select(Department).order_by(Department.code)
+    if department_ids is not None:
+        if not department_ids:
+            return {}
+        stmt = stmt.where(id_filter(Department.id, department_ids))
+    return {department.id: department for department in db.session.scalars(stmt)}
+
+
+def department_for_viewer(viewer: Person, department_id: int) -> Department | None:
+    """The department if the viewer may see it (managers: only their own), else None."""
+    scope = visible_department_ids(viewer)
+    if scope is not None and department_id not in scope:
+        return None
+    return db.session.get(Department, department_id)
+
+
+def person_for_viewer(viewer: Person, person_id: int) -> Person | None:
+    """A person in a department the viewer may see, else None."""
+    person = db.session.get(Person, person_id)
+    if person is None:
+        return None
+    scope = visible_department_ids(viewer)
+    if scope is not None and person.department_id not in scope:
+        return None
+    return person
+
+
+# --- organisation: the latest completion pass and the daily snapshots ----------------------------
+
+
+@dataclass
+class HeatMap:
+    """Departments × manuals from the latest completion pass."""
+
+    cells: dict[tuple[int, int], Counts]
+    by_department: dict[int, Counts]
+    by_manual: dict[int, Counts]
+    computed_at: datetime | None
+    as_of: date | None
+
+
+def heat_map(department_ids: Collection[int] | None = None) -> HeatMap:
+    """The latest pass's cells (one query); department_ids narrows it (None: everything)."""
+    stmt = select(CompletionCell)
+    if department_ids is not None:
+        stmt = stmt.where(id_filter(CompletionCell.department_id, department_ids)) if department_ids else None
+    cells: dict[tuple[int, int], Counts] = {}
+    by_department: dict[int, Counts] = defaultdict(Counts)
+    by_manual: dict[int, Counts] = defaultdict(Counts)
+    computed_at = as_of = None
+    for cell in (db.session.scalars(stmt) if stmt is not None else ()):
+        counts = Counts({status: getattr(cell, status) for status in STATUS_COLUMNS})
+        cells[(cell.department_id, cell.manual_id)] = counts
+        for status, count in counts.by_status.items():
+            by_department[cell.department_id].add(status, count)
+            by_manual[cell.manual_id].add(status, count)
+        computed_at, as_of = cell.computed_at, cell.as_of
+    return HeatMap(cells, by_department, by_manual, computed_at, as_of)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One day of the trend."""
+
+    day: date
+    assigned: int
+    current: int
+    overdue: int
+
+    @property
+    def share_current(self) -> float | None:
+        """Current ÷ assigned that day."""
+        return self.current / self.assigned if self.assigned else None
+
+
+def trend(today: date, department_ids: Collection[int] | None = None, days: int = TREND_DAYS) -> list[TrendPoint]:
+    """Share current per day over the last `days` days, from the snapshots (one query)."""
+    stmt = (select(CompletionSnapshot.day, func.sum(CompletionSnapshot.assigned_pairs),
+                   func.sum(CompletionSnapshot.current_pairs), func.sum(CompletionSnapshot.overdue_pairs))
+            .where(CompletionSnapshot.day > today - timedelta(days=days), CompletionSnapshot.day <= today)
+            .group_by(CompletionSnapshot.day).order_by(CompletionSnapshot.day))
+    if department_ids is not None:
+        if not department_ids:
+            return []
+        stmt = stmt.where(id_filter(CompletionSnapshot.department_id, department_ids))
+    return [TrendPoint(day, int(assigned or 0), int(current or 0), int(overdue or 0))
+            for day, assigned, current, overdue in db.session.execute(stmt)]
+
+
+# --- one person's history ---------------------------------------------------------------------
+
+
+def attempts_of(person_id: int) -> list[tuple[QuizAttempt, Manual]]:
+    """The person's quiz attempts with their manuals, newest first (one query)."""
+    stmt = (select(QuizAttempt, Manual).join(Manual, Manual.id == QuizAttempt.manual_id)
+            .where(QuizAttempt.person_id == person_id)
+            .order_by(QuizAttempt.started_at.desc(), QuizAttempt.id.desc()))
+    return [(attempt, manual) for attempt, manual in db.session.execute(stmt)]
+

@@ -1,0 +1,201 @@
+"""Dashboard pages: departments (managers see only theirs), one person's history, the organisation."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from portal.certificates.queries import certificates_of
+from portal.core.access import roles_required
+from portal.core.i18n import current_locale
+from portal.core.mail import deliver
+from portal.core.timeutil import utcnow
+from portal.dashboards import charts, queries
+from portal.dashboards.forms import ActionForm
+from portal.dashboards.services import refresh_completion
+from portal.extensions import db
+from portal.org.queries import visible_department_ids
+from portal.reminders.services import (AlreadyRemindedToday, NothingToRemind, mark_sent, new_claim, release_claim,
+                                       remind_person, reminded_today)
+from portal.training.queries import manual_facts, status_rows
+from portal.training.status import jst_today
+
+bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
+
+#: Who sees dashboards; managers only the departments they manage.
+VIEWERS = ("manager", "training_admin", "auditor", "admin")
+#: Who sees the whole organisation at once.
+ORGANISATION_VIEWERS = ("training_admin", "auditor", "admin")
+#: Who may remind people (auditors read and change nothing).
+REMINDERS = ("manager", "training_admin", "admin")
+STATUS_LABELS = {
+    "current": _l("Current"), "due": _l("Re-training due"), "in_progress": _l("In progress"),
+    "not_started": _l("Not started"), "overdue": _l("Overdue"), "expired": _l("Expired"),
+}
+
+
+def _viewer():
+    return current_user._get_current_object()
+
+
+@bp.app_template_global("dashboard_status_label")
+def dashboard_status_label(status: str) -> str:
+    """The short word for a training status, in the viewer's language."""
+    return str(STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_filter("percent")
+def percent_filter(share: float | None) -> str:
+    """A share as a whole percentage."""
+    return charts.percent(share)
+
+
+def load_department(department_id: int):
+    """The department if the viewer may see it; 404 otherwise, the same as one that does not exist."""
+    department = queries.department_for_viewer(_viewer(), department_id)
+    if department is None:
+        abort(404)
+    return department
+
+
+def load_person(person_id: int):
+    """A person in a department the viewer may see; 404 otherwise."""
+    person = queries.person_for_viewer(_viewer(), person_id)
+    if person is None:
+        abort(404)
+    return person
+
+
+@bp.route("/")
+@roles_required(*VIEWERS)
+def index():
+    """The departments the viewer may see, each with its share current and people behind."""
+    viewer, today = _viewer(), jst_today()
+    scope = visible_department_ids(viewer)
+    if scope is None:
+        heat = queries.heat_map()
+        by_department, computed_at = heat.by_department, heat.computed_at
+    else:
+        by_department = queries.counts_by_department(manual_facts(), today, scope)
+        computed_at = None
+    departments = queries.departments_by_id(scope)
+    return render_template("dashboards/index.html", departments=list(departments.values()),
+                           by_department=by_department, computed_at=computed_at,
+                           organisation=scope is None, locale=current_locale())
+
+
+def department_data(department, today, locale: str) -> dict:
+    """Everything the department page and its exports show (a fixed seven queries)."""
+    facts = manual_facts()
+    counts = queries.counts_by_manual(facts, today, [department.id])
+    manuals = queries.manuals_by_id(list(counts))
+    behind = queries.pair_rows(facts, today, [department.id], queries.BEHIND)
+    people: dict[int, dict] = {}
+    for row in behind:
+        entry = people.setdefault(row.person_id, {"row": row, "manuals": []})
+        entry["manuals"].append(row)
+    rows = [(manual, counts[manual.id]) for manual in manuals.values()]
+    chart = charts.stacked_bars([(m.title(locale), c.by_status) for m, c in rows], queries.STATUS_COLUMNS)
+    points = queries.trend(today, [department.id])
+    return {"department": department, "rows": rows, "manuals": manuals, "people": list(people.values()),
+            "chart": chart, "trend": points,
+            "trend_chart": charts.line_chart([(p.day, p.share_current) for p in points]),
+            "reminded": reminded_today(list(people), today), "today": today}
+
+
+@bp.route("/departments/<int:department_id>")
+@roles_required(*VIEWERS)
+def department(department_id: int):
+    """One department per manual: current, due, in progress, not started, overdue, expired; who is behind."""
+    data = department_data(load_department(department_id), jst_today(), current_locale())
+    return render_template("dashboards/department.html", form=ActionForm(), locale=current_locale(),
+                           statuses=queries.STATUS_COLUMNS, may_remind=_viewer().has_role(*REMINDERS), **data)
+
+
+def person_data(person, today) -> dict:
+    """One person's statuses, certificates (attestations) and quiz attempts (five queries)."""
+    rows = status_rows([person.id], None, today)
+    manuals = queries.manuals_by_id([row.manual_id for row in rows])
+    return {"person": person, "status_rows": sorted(rows, key=lambda r: manuals[r.manual_id].slug),
+            "manuals": manuals, "certificates": certificates_of(person.id, today),
+            "attempts": queries.attempts_of(person.id), "today": today}
+
+
+@bp.route("/people/<int:person_id>")
+@roles_required(*VIEWERS)
+def person(person_id: int):
+    """One person's history: status per manual, editions attested (certificates), quiz attempts."""
+    data = person_data(load_person(person_id), jst_today())
+    return render_template("dashboards/person.html", locale=current_locale(), **data)
+
+
+@bp.route("/departments/<int:department_id>/people/<int:person_id>/remind", methods=["POST"])
+@roles_required(*REMINDERS)
+def remind(department_id: int, person_id: int):
+    """Send one person a reminder of their overdue training (once a day per person)."""
+    department = load_department(department_id)
+    person = load_person(person_id)
+    if person.department_id != department.id or not ActionForm().validate_on_submit():
+        abort(404 if person.department_id != department.id else 400)
+    viewer, today, now, claim = _viewer(), jst_today(), utcnow(), new_claim()
+    back = redirect(url_for(".department", department_id=department.id) + "#behind")
+    label = f"{person.name}（{person.employee_no}）"
+    try:
+        message = remind_person(viewer, person, [department.id], today, now, claim)
+        db.session.commit()
+    except AlreadyRemindedToday:
+        db.session.rollback()
+        flash(_("%(person)s has already been reminded today.", person=label), "warning")
+        return back
+    except IntegrityError:  # another manager's click won the race for today's row
+        db.session.rollback()
+        flash(_("%(person)s has already been reminded today.", person=label), "warning")
+        return back
+    except NothingToRemind:
+        db.session.rollback()
+        flash(_("%(person)s has no overdue training to be reminded of.", person=label), "warning")
+        return back
+    try:
+        deliver([message.mail])
+    except OSError:
+        release_claim(claim)  # `portal reminders send` retries it today
+        db.session.commit()
+        flash(_("The reminder to %(person)s could not be sent now; it will be retried today.", person=label),
+              "warning")
+        return back
+    mark_sent(message.log_ids, utcnow())
+    db.session.commit()
+    flash(_("A reminder was sent to %(person)s.", person=label), "success")
+    return back
+
+
+@bp.route("/organisation")
+@roles_required(*ORGANISATION_VIEWERS)
+def organisation():
+    """Departments × manuals heat map of the share current, and its trend over time."""
+    today = jst_today()
+    heat = queries.heat_map()
+    departments = queries.departments_by_id({d for d, _m in heat.cells} or set())
+    manuals = queries.manuals_by_id({m for _d, m in heat.cells} or set())
+    points = queries.trend(today)
+    return render_template("dashboards/organisation.html", heat=heat, departments=departments, manuals=manuals,
+                           trend=points, trend_chart=charts.line_chart([(p.day, p.share_current) for p in points]),
+                           heat_class=charts.heat_class, form=ActionForm(), locale=current_locale(),
+                           may_refresh=_viewer().has_role("training_admin", "admin"))
+
+
+@bp.route("/organisation/refresh", methods=["POST"])
+@roles_required("training_admin", "admin")
+def refresh():
+    """Count the whole organisation again now (takes seconds on a large organisation)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    cells = refresh_completion(jst_today(), utcnow())
+    db.session.commit()
+    flash(_("The organisation's figures were counted again (%(cells)d cells).", cells=cells), "success")
+    return redirect(url_for(".organisation"))
+
+
+from portal.dashboards import export_views  # noqa: E402,F401  (the export routes, on the same blueprint)

@@ -1,0 +1,106 @@
+"""HR files uploaded in the web UI, kept server-side between the preview and "apply".
+
+Each upload lives under the instance folder as <token>.csv plus <token>.json, where the token
+is random (192 bits) and the JSON names the admin who uploaded it; the view also keeps the
+token in that admin's session. So "apply" applies the very bytes that were previewed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+#: Largest HR file accepted in the web UI.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+#: Uploads nobody applied are removed after this many seconds.
+MAX_AGE_SECONDS = 6 * 3600
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+@dataclass(frozen=True)
+class PendingImport:
+    """An uploaded file waiting for "apply"."""
+
+    token: str
+    owner_id: int
+    filename: str
+    encoding: str
+    deactivate_missing: bool
+    sha256: str
+    uploaded_at: float
+    raw: bytes
+
+
+def upload_dir() -> Path:
+    """Where pending uploads live (PORTAL_ORG_UPLOAD_DIR, else instance/org_imports)."""
+    configured = current_app.config.get("PORTAL_ORG_UPLOAD_DIR")
+    path = Path(configured) if configured else Path(current_app.instance_path) / "org_imports"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file only the portal's user can read, atomically (never half a file)."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+
+
+def save_pending(owner_id: int, raw: bytes, filename: str, encoding: str, deactivate_missing: bool) -> str:
+    """Keep an upload; returns its token."""
+    purge_stale()
+    token = secrets.token_urlsafe(24)
+    folder = upload_dir()
+    meta = {"owner_id": owner_id, "filename": filename[:200], "encoding": encoding,
+            "deactivate_missing": deactivate_missing, "sha256": hashlib.sha256(raw).hexdigest(),
+            "uploaded_at": time.time()}
+    _write_private(folder / f"{token}.csv", raw)
+    _write_private(folder / f"{token}.json", json.dumps(meta).encode("utf-8"))
+    return token
+
+
+def load_pending(token: str | None, owner_id: int) -> PendingImport | None:
+    """The upload behind a token, only for the admin who made it and only while fresh."""
+    if not token or not _TOKEN.match(token):
+        return None  # also keeps path tricks (../) out of the file name
+    folder = upload_dir()
+    try:
+        meta = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
+        raw = (folder / f"{token}.csv").read_bytes()
+    except (OSError, ValueError):
+        return None
+    if meta.get("owner_id") != owner_id or time.time() - meta.get("uploaded_at", 0) > MAX_AGE_SECONDS:
+        return None
+    if hashlib.sha256(raw).hexdigest() != meta.get("sha256"):
+        return None
+    return PendingImport(token=token, owner_id=owner_id, filename=meta["filename"], encoding=meta["encoding"],
+                         deactivate_missing=bool(meta["deactivate_missing"]), sha256=meta["sha256"],
+                         uploaded_at=meta["uploaded_at"], raw=raw)
+
+
+def discard_pending(token: str | None) -> None:
+    """Remove an upload (after apply or cancel)."""
+    if not token or not _TOKEN.match(token):
+        return
+    for suffix in (".csv", ".json"):
+        (upload_dir() / f"{token}{suffix}").unlink(missing_ok=True)
+
+
+def purge_stale() -> None:
+    """Remove uploads older than MAX_AGE_SECONDS."""
+    limit = time.time() - MAX_AGE_SECONDS
+    for path in upload_dir().glob("*"):
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink(missing_ok=True)
+        except OSError:
+            continue  # another process removed it first

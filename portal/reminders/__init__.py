@@ -1,0 +1,1 @@
+"""Training reminders by e-mail: due soon, overdue, and the managers' weekly digest."""

@@ -1,0 +1,1 @@
+"""Training: comprehension quizzes, attestations and training status."""

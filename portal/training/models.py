@@ -1,0 +1,148 @@
+"""Quiz attempts, attestations (確認誓約) and the per-person progress that status reads use."""
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.timeutil import utcnow
+from portal.extensions import db
+from portal.manuals.models import Manual, ManualEdition, QuizVersion, TrainingAssignment
+from portal.org.models import Person
+
+ATTEMPT_MODES = ("full", "changed_sections")
+ATTEMPT_OUTCOMES = ("passed", "failed", "timed_out")
+
+
+def new_verification_code() -> str:
+    """A URL-safe random code of 144 bits, for verifying certificates."""
+    return secrets.token_urlsafe(18)
+
+
+class QuizAttempt(db.Model):
+    """One try at a quiz: the questions drawn when it started, then the graded answers.
+
+    Submission is one conditional UPDATE … WHERE submitted_at IS NULL, so a replay never
+    grades twice; a trigger refuses any change to a submitted attempt.
+    """
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (
+        # At most one open attempt per person and edition (a double click starts one).
+        Index("uq_quiz_attempts_open_per_edition", "person_id", "edition_id", unique=True,
+              sqlite_where=text("submitted_at IS NULL"), postgresql_where=text("submitted_at IS NULL")),
+        Index("ix_quiz_attempts_person_manual", "person_id", "manual_id"),
+        CheckConstraint("mode IN ('full', 'changed_sections')", name="mode_known"),
+        CheckConstraint("outcome IS NULL OR outcome IN ('passed', 'failed', 'timed_out')", name="outcome_known"),
+        CheckConstraint("(submitted_at IS NULL) = (outcome IS NULL)", name="outcome_iff_submitted"),
+        CheckConstraint("outcome IS NULL OR passed = (outcome = 'passed')", name="passed_matches_outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    #: Denormalised from the edition (never changes) so per-manual reads need no join.
+    manual_id: Mapped[int] = mapped_column(ForeignKey("manuals.id"))
+    edition_id: Mapped[int] = mapped_column(ForeignKey("manual_editions.id"), index=True)
+    edition_number: Mapped[int] = mapped_column(Integer)
+    quiz_version_id: Mapped[int] = mapped_column(ForeignKey("quiz_versions.id"))
+    #: full, or changed_sections when re-training after a material edition.
+    mode: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: started_at + time limit; None when the quiz has none. The server adds a small grace.
+    deadline_at: Mapped[datetime | None]
+    #: [{"id": question id, "choices": [choice ids in the order shown]}], fixed at the start.
+    drawn_json: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None]
+    #: {question id: [chosen choice ids]} as posted, filtered to what was offered.
+    answers_json: Mapped[str | None] = mapped_column(Text)
+    #: Number of drawn questions answered correctly; None until graded (and when timed out).
+    score: Mapped[int | None] = mapped_column(Integer)
+    question_count: Mapped[int] = mapped_column(Integer)
+    passed: Mapped[bool | None]
+    #: passed, failed or timed_out (submitted after deadline + grace: never graded).
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+    person: Mapped[Person] = relationship()
+    manual: Mapped[Manual] = relationship()
+    edition: Mapped[ManualEdition] = relationship()
+    quiz_version: Mapped[QuizVersion] = relationship()
+
+    @property
+    def drawn(self) -> list[dict]:
+        """The drawn questions with their choice order."""
+        return json.loads(self.drawn_json)
+
+    @property
+    def answers(self) -> dict[str, list[str]]:
+        """The submitted answers ({} before submission)."""
+        return json.loads(self.answers_json or "{}")
+
+
+class Attestation(db.Model):
+    """A person's signed statement that they read and understood one edition. Never changed."""
+
+    __tablename__ = "attestations"
+    __table_args__ = (
+        UniqueConstraint("person_id", "edition_id"),
+        UniqueConstraint("attempt_id"),
+        UniqueConstraint("verification_code"),
+        Index("ix_attestations_person_manual", "person_id", "manual_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    manual_id: Mapped[int] = mapped_column(ForeignKey("manuals.id"), index=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("manual_editions.id"))
+    edition_number: Mapped[int] = mapped_column(Integer)
+    #: The passed attempt this attestation follows.
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id"))
+    #: The edition's content hash at the time: proves which text was attested.
+    edition_content_hash: Mapped[str] = mapped_column(String(64))
+    #: sha256 over the statement (ja and en) the person confirmed, and the language shown.
+    statement_hash: Mapped[str] = mapped_column(String(64))
+    statement_locale: Mapped[str] = mapped_column(String(8))
+    attested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    client_address: Mapped[str] = mapped_column(String(80), default="")
+    user_agent: Mapped[str] = mapped_column(String(400), default="")
+    #: ≥128-bit random, URL-safe: certificates are verified by it.
+    verification_code: Mapped[str] = mapped_column(String(40), default=new_verification_code)
+
+    person: Mapped[Person] = relationship()
+    manual: Mapped[Manual] = relationship()
+    edition: Mapped[ManualEdition] = relationship()
+    attempt: Mapped[QuizAttempt] = relationship()
+
+
+class TrainingProgress(db.Model):
+    """Per person × manual: the newest attestation and quiz start, kept for set-based status reads.
+
+    Written only by the training services, in the same transaction as the attempt or
+    attestation it summarises; attestations stay the evidence.
+    """
+
+    __tablename__ = "training_progress"
+    __table_args__ = (
+        # Covering: a department's statuses are read from the index alone (no scattered row reads).
+        Index("ix_training_progress_status", "person_id", "manual_id", "attested_edition_number", "attested_at",
+              "started_edition_number"),
+    )
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    manual_id: Mapped[int] = mapped_column(ForeignKey("manuals.id", ondelete="CASCADE"), primary_key=True, index=True)
+    attested_edition_id: Mapped[int | None] = mapped_column(ForeignKey("manual_editions.id"))
+    attested_edition_number: Mapped[int | None] = mapped_column(Integer)
+    attested_at: Mapped[datetime | None]
+    #: Newest edition number the person started a quiz on.
+    started_edition_number: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: The training status reads need each assignment's due date by person; covering it in an index
+#: keeps a department's page to index reads (assignments are written manual by manual, so a
+#: person's rows are scattered). Owned by the training feature, created in its migration 0003.
+training_assignments_status_index = Index(
+    "ix_training_assignments_status", TrainingAssignment.person_id, TrainingAssignment.manual_id,
+    TrainingAssignment.due_date)

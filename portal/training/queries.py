@@ -1,0 +1,198 @@
+"""Set-based reads of training status: a fixed few queries whatever the headcount.
+
+Every list is decided by status.training_status (the one rule). Only status_counts, which
+summarises millions of pairs, evaluates the same rule inside the database (sql_rule.py);
+tests prove the two agree on every branch and boundary.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import NamedTuple
+
+from flask import g, has_app_context
+from sqlalchemy import and_, select
+
+from portal.extensions import db
+from portal.manuals.models import Manual, ManualEdition, TrainingAssignment
+from portal.org.models import Person
+from portal.training.models import TrainingProgress
+from portal.training.sql_rule import id_filter
+from portal.training.status import ACCEPTABLE_FOR_ACCESS, TrainingFacts, jst_date, training_status, validity_end
+
+
+@dataclass(frozen=True)
+class ManualFacts:
+    """What the status rule needs to know about a manual's editions."""
+
+    manual_id: int
+    latest_edition_id: int
+    latest_number: int
+    #: Number of the latest material edition (None: the manual has none).
+    required_number: int | None
+    #: The latest edition's validity period in months (None: attestations never expire).
+    validity_months: int | None
+
+
+class StatusRow(NamedTuple):
+    """One person × manual with its status and the dates that change it."""
+
+    person_id: int
+    manual_id: int
+    status: str
+    due_date: date | None
+    #: Last day the newest attestation counts (None: never attested or no validity period).
+    valid_until: date | None
+    attested_edition_number: int | None
+    attested_at: datetime | None
+    current_edition_number: int | None
+
+
+def manual_facts(manual_ids: Collection[int] | None = None) -> dict[int, ManualFacts]:
+    """Latest edition, latest material edition and validity per manual (one query)."""
+    stmt = select(ManualEdition.manual_id, ManualEdition.id, ManualEdition.number,
+                  ManualEdition.change_kind, ManualEdition.validity_months).order_by(ManualEdition.number)
+    if manual_ids is not None:
+        stmt = stmt.where(id_filter(ManualEdition.manual_id, manual_ids))
+    latest: dict[int, tuple] = {}
+    required: dict[int, int] = {}
+    for manual_id, edition_id, number, kind, months in db.session.execute(stmt):
+        latest[manual_id] = (edition_id, number, months)
+        if kind == "material":
+            required[manual_id] = number
+    return {
+        manual_id: ManualFacts(manual_id, edition_id, number, required.get(manual_id), months)
+        for manual_id, (edition_id, number, months) in latest.items()
+    }
+
+
+def _pair_select(person_filter, manual_ids: Collection[int] | None):
+    """Assignments with the person's progress: one row per person × manual.
+
+    person_filter(column) restricts a person_id column; it is applied to both tables so that
+    PostgreSQL reads only the wanted people's rows of each (index scans, not a hash of everyone).
+    """
+    on = and_(TrainingProgress.person_id == TrainingAssignment.person_id,
+              TrainingProgress.manual_id == TrainingAssignment.manual_id)
+    if person_filter is not None:
+        on = and_(on, person_filter(TrainingProgress.person_id))
+    stmt = (
+        select(TrainingAssignment.person_id, TrainingAssignment.manual_id, TrainingAssignment.due_date,
+               TrainingProgress.attested_edition_number, TrainingProgress.attested_at,
+               TrainingProgress.started_edition_number)
+        .outerjoin(TrainingProgress, on)
+    )
+    if person_filter is not None:
+        stmt = stmt.where(person_filter(TrainingAssignment.person_id))
+    if manual_ids is not None:
+        stmt = stmt.where(id_filter(TrainingAssignment.manual_id, manual_ids))
+    return stmt
+
+
+def _rows(person_filter, manual_ids: Collection[int] | None, today: date) -> list[StatusRow]:
+    facts_by_manual = manual_facts(manual_ids)
+    rows = []
+    # Core execution: thousands of plain tuples, no ORM bookkeeping.
+    for person_id, manual_id, due_date, attested_number, attested_at, started_number in db.session.connection().execute(
+        _pair_select(person_filter, manual_ids)
+    ):
+        manual = facts_by_manual.get(manual_id)
+        months = manual.validity_months if manual else None
+        valid_until = validity_end(jst_date(attested_at), months) if months and attested_at is not None else None
+        facts = TrainingFacts(True, due_date, manual.required_number if manual else None,
+                              attested_number, valid_until, started_number)
+        rows.append(StatusRow(person_id, manual_id, training_status(facts, today), due_date, valid_until,
+                              attested_number, attested_at, manual.latest_number if manual else None))
+    return rows
+
+
+def status_rows(person_ids: Collection[int] | None, manual_ids: Collection[int] | None, today: date) -> list[StatusRow]:
+    """Status, due date and validity end of every assigned pair (None = all); two queries."""
+    if person_ids is None:
+        return _rows(None, manual_ids, today)
+    ids = list(person_ids)
+    return _rows(lambda column: id_filter(column, ids), manual_ids, today)
+
+
+def statuses_for(person_ids: Collection[int] | None, manual_ids: Collection[int] | None,
+                 today: date) -> dict[tuple[int, int], str]:
+    """{(person_id, manual_id): status} for assigned pairs; a pair absent here is not_required."""
+    return {(row.person_id, row.manual_id): row.status for row in status_rows(person_ids, manual_ids, today)}
+
+
+def current_or_due_pairs(person_ids: Collection[int] | None, manual_ids: Collection[int] | None,
+                         today: date) -> set[tuple[int, int]]:
+    """Pairs whose training is acceptable for access today (current, or due before its due date)."""
+    return {(row.person_id, row.manual_id) for row in status_rows(person_ids, manual_ids, today)
+            if row.status in ACCEPTABLE_FOR_ACCESS}
+
+
+def department_status_rows(department_ids: Collection[int], manual_ids: Collection[int] | None,
+                           today: date) -> list[StatusRow]:
+    """Status rows of the active people of some departments (for managers' dashboards)."""
+    ids = db.session.scalars(select(Person.id).where(
+        id_filter(Person.department_id, department_ids), Person.active.is_(True))).all()
+    return status_rows(ids, manual_ids, today)
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One line of "My training": a manual, its status and what to do next."""
+
+    manual_id: int
+    slug: str
+    title: str
+    status: str
+    due_date: date | None
+    valid_until: date | None
+    attested_edition_number: int | None
+    attested_at: datetime | None
+    current_edition_number: int | None
+
+
+def my_training(person_id: int, today: date, locale: str) -> list[TaskRow]:
+    """Every manual assigned to the person, most urgent first (three queries)."""
+    rows = status_rows([person_id], None, today)
+    manuals = {m.id: m for m in db.session.scalars(
+        select(Manual).where(Manual.id.in_([row.manual_id for row in rows])))} if rows else {}
+    tasks = [TaskRow(row.manual_id, manuals[row.manual_id].slug, manuals[row.manual_id].title(locale), row.status,
+                     row.due_date, row.valid_until, row.attested_edition_number, row.attested_at,
+                     row.current_edition_number) for row in rows]
+    return sorted(tasks, key=_urgency_key)
+
+
+def _urgency_key(task: TaskRow):
+    from portal.training.status import URGENCY_ORDER
+
+    return (URGENCY_ORDER.index(task.status), task.due_date or date.max, task.slug)
+
+
+def progress_for(person_id: int, manual_id: int) -> TrainingProgress | None:
+    """The person's progress row on a manual, read once per request (absence remembered too)."""
+    cache = g.setdefault("training_progress_rows", {}) if has_app_context() else {}
+    key = (person_id, manual_id)
+    if key not in cache:
+        cache[key] = db.session.get(TrainingProgress, key)
+    return cache[key]
+
+
+def last_attested_edition_number(person_id: int, manual_id: int) -> int | None:
+    """The newest edition of the manual the person attested (None: never); used by the manual pages."""
+    progress = progress_for(person_id, manual_id)
+    return progress.attested_edition_number if progress else None
+
+
+def reader_status_row(person_id: int, assignment, editions, current_edition, today: date) -> StatusRow | None:
+    """The reader's status on the manual being read, from what the reading page already loaded."""
+    if assignment is None or current_edition is None:
+        return None
+    required = max((e.number for e in editions if e.change_kind == "material"), default=None)
+    progress = progress_for(person_id, current_edition.manual_id)
+    attested_at = progress.attested_at if progress else None
+    months = current_edition.validity_months
+    valid_until = validity_end(jst_date(attested_at), months) if months and attested_at is not None else None
+    facts = TrainingFacts(True, assignment.due_date, required, progress.attested_edition_number if progress else None,
+                          valid_until, progress.started_edition_number if progress else None)
+    return StatusRow(person_id, current_edition.manual_id, training_status(facts, today), assignment.due_date,
+                     valid_until, facts.attested_edition, attested_at, current_edition.number)

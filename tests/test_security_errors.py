@@ -1,0 +1,63 @@
+"""SECURITY.md row 26: a crash shows a calm, generic page in the user's language, never a
+stack trace or the exception's text; the details go to the log only."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from portal.core.access import public
+
+SECRET_DETAIL = "db password hunter2 at /srv/portal/secret.py"
+
+
+@pytest.fixture
+def crashing_app(app):
+    """The test app with two test-only routes that raise (registered before any request)."""
+
+    @public
+    def crash():
+        raise RuntimeError(SECRET_DETAIL)
+
+    app.add_url_rule("/test-only/crash", "test_crash", crash)
+    app.add_url_rule("/api/test-only/crash", "test_api_crash", crash)
+    return app
+
+
+def _assert_nothing_leaks(body: str) -> None:
+    for leak in ("Traceback", "RuntimeError", "hunter2", "secret.py", 'File "', "werkzeug", "line "):
+        assert leak not in body, f"{leak!r} leaked into the error page"
+
+
+def test_a_crash_shows_a_generic_japanese_page(crashing_app, client, caplog):
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/test-only/crash")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "システムで問題が発生しました" in body
+    _assert_nothing_leaks(body)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "object-src 'none'" in response.headers["Content-Security-Policy"]
+    assert any(SECRET_DETAIL in (record.exc_text or str(record.exc_info)) for record in caplog.records), \
+        "the details should reach the log"
+
+
+def test_a_crash_in_english(crashing_app, client):
+    response = client.get("/test-only/crash", headers={"Accept-Language": "en"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in body
+    _assert_nothing_leaks(body)
+
+
+def test_an_api_crash_answers_generic_json(crashing_app, client):
+    response = client.get("/api/test-only/crash")
+    assert response.status_code == 500
+    assert response.is_json and response.get_json()["status"] == 500
+    _assert_nothing_leaks(response.get_data(as_text=True))
+
+
+def test_a_crash_for_a_signed_in_person_leaves_their_session_working(crashing_app, client, make_person, login):
+    login(make_person("E1"))
+    assert client.get("/test-only/crash").status_code == 500
+    assert client.get("/").status_code == 200

@@ -1,0 +1,58 @@
+"""SSO reverse-proxy mode (PORTAL_SSO_HEADER): the proxy's header names the employee.
+Off by default, when the header is ignored; on, only active, known people get in."""
+from __future__ import annotations
+
+import pytest
+
+from portal.extensions import db
+
+HEADER = "X-Remote-Employee"
+SSO = {"PORTAL_SSO_HEADER": HEADER}
+
+
+def _as(employee_no: str) -> dict:
+    return {HEADER: employee_no}
+
+
+def test_without_the_setting_the_header_is_ignored(app, client, make_person):
+    assert app.config["PORTAL_SSO_HEADER"] == ""
+    make_person("E1", roles=("auditor",))
+    assert client.get("/", headers=_as("E1")).status_code == 302
+    assert client.get("/audit/", headers=_as("E1")).status_code == 302
+
+
+@pytest.mark.parametrize("app_overrides", [SSO])
+def test_the_header_naming_an_active_employee_signs_them_in(client, make_person):
+    make_person("E1", name="髙橋 優子", roles=("auditor",))
+    page = client.get("/", headers=_as("E1"))
+    assert page.status_code == 200
+    assert "髙橋 優子" in page.get_data(as_text=True)
+    assert client.get("/audit/", headers=_as("E1")).status_code == 200
+
+
+@pytest.mark.parametrize("app_overrides", [SSO])
+def test_inactive_unknown_or_missing_names_are_not_signed_in(client, make_person):
+    make_person("E1", active=False)
+    for headers in (_as("E1"), _as("NOBODY"), _as(""), {}):
+        assert client.get("/", headers=headers).status_code == 302, headers
+
+
+@pytest.mark.parametrize("app_overrides", [SSO])
+def test_deactivation_ends_sso_access_at_the_next_request(client, make_person):
+    person = make_person("E1")
+    assert client.get("/", headers=_as("E1")).status_code == 200
+    person.active = False
+    db.session.commit()
+    assert client.get("/", headers=_as("E1")).status_code == 302
+
+
+@pytest.mark.parametrize("app_overrides", [SSO])
+def test_the_proxys_word_wins_over_an_older_local_session(client, make_person, login):
+    """A browser still holding someone else's local sign-in follows the header, not the cookie."""
+    login(make_person("A1", name="伊藤 直樹", roles=("auditor",)))
+    make_person("E2", name="山田 花子")
+    page = client.get("/", headers=_as("E2"))
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "山田 花子" in body and "伊藤 直樹" not in body
+    assert client.get("/audit/", headers=_as("E2")).status_code == 403
