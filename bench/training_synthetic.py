@@ -133,7 +133,9 @@ def insert_training(today: date) -> None:
         "INSERT INTO training_assignments (person_id, manual_id, since_edition_id, due_date, assigned_at) "
         "SELECT p.id, e.manual_id, e.id, CASE WHEN (p.id + e.manual_id) % 9 = 0 THEN :past ELSE :soon END, :now "
         "FROM people p CROSS JOIN manual_editions e "
-        "WHERE e.number = (SELECT max(x.number) FROM manual_editions x WHERE x.manual_id = e.manual_id)"), params)
+        "JOIN (SELECT manual_id, max(number) AS n FROM manual_editions GROUP BY manual_id) l "
+        "ON l.manual_id = e.manual_id AND l.n = e.number "
+        "ORDER BY e.manual_id, p.id"), params)  # manual by manual, as publishing writes them
     # h = a stable spread per pair: 0-9 current, 10-11 old attestation, 12-13 attested edition 1,
     # 14-15 started only, 16-19 nothing yet.
     spread = "((p.id * 31 + e.manual_id * 17) % 20)"
@@ -145,8 +147,9 @@ def insert_training(today: date) -> None:
         f"CASE WHEN {spread} < 10 THEN :recent WHEN {spread} < 12 THEN :old WHEN {spread} < 14 THEN :recent END, "
         "e.number, :now "
         "FROM people p CROSS JOIN manual_editions e "
-        f"WHERE {spread} < 16 "
-        "AND e.number = (SELECT max(x.number) FROM manual_editions x WHERE x.manual_id = e.manual_id)"), params)
+        "JOIN (SELECT manual_id, max(number) AS n FROM manual_editions GROUP BY manual_id) l "
+        f"ON l.manual_id = e.manual_id AND l.n = e.number WHERE {spread} < 16 "
+        "ORDER BY (p.id * 7919 + e.manual_id * 104729) % 1000003"), params)  # in no useful order, as over time
 
 
 def analyse() -> None:

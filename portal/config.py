@@ -60,6 +60,7 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_BASE_URL": os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
         "PORTAL_MANUALS_DIR": os.environ.get("PORTAL_MANUALS_DIR", ""),
         "PORTAL_QUIZZES_DIR": os.environ.get("PORTAL_QUIZZES_DIR", ""),
+        "PORTAL_ORG_UPLOAD_DIR": os.environ.get("PORTAL_ORG_UPLOAD_DIR", str(instance_path / "org_imports")),
         "PORTAL_MAIL_DIR": os.environ.get("PORTAL_MAIL_DIR", str(instance_path / "mail")),
         "PORTAL_SMTP_URL": os.environ.get("PORTAL_SMTP_URL", ""),
         "PORTAL_MAIL_FROM": os.environ.get("PORTAL_MAIL_FROM", "portal@example.invalid"),

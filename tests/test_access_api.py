@@ -12,10 +12,19 @@ from portal.access.systems import SystemData, revoke_api_token, save_system
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from tests.access_fixtures import (  # noqa: F401
-    PURPOSES, START, add_edition, assign, attest, clock, grant_for, token_for, train, world,
+    START, add_edition, assign, attest, clock, grant_for, token_for, train, world,
 )
 
 URL = "/api/v1/access-decisions"
+
+
+def _mails(app) -> list:
+    from email import policy
+    from email.parser import BytesParser
+    from pathlib import Path
+
+    folder = Path(app.config["PORTAL_MAIL_DIR"])
+    return [BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
 
 
 def ask(client, token, system="customer-info", employee="E1"):
@@ -140,6 +149,8 @@ def test_material_edition_suspends_after_the_due_date_not_before_and_resumes(cli
     assert suspended.occurred_at == due_end and suspended.state_after == "suspended"
     audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.grant_suspended")).one()
     assert audit.details["reasons"] == ["training_not_current:partner-data"]
+    subjects = [m["Subject"] for m in _mails(client.application)]
+    assert "【権限停止】顧客情報管理システム 閲覧権限" in subjects  # the holder is told, with the reason
     # Re-training brings the grant back in force (the training feature refreshes decisions).
     attest(world.employee, world.manual, 2, at=clock.now)
     refresh_access_decisions([world.employee.id])

@@ -101,3 +101,32 @@ def test_a_bad_date_is_named(client, login, world, clock):
     page = client.get("/access/coverage", query_string={"system": "customer-info", "on_year": 2026, "on_month": 2,
                                                         "on_day": 30})
     assert "error-summary" in page.get_data(as_text=True)
+
+
+def _count_queries(fn) -> int:
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_the_report_reads_a_fixed_few_queries_whatever_the_headcount(world, clock, history, make_person):
+    def report():
+        db.session.expire_all()
+        coverage_report(world.system, date(2026, 4, 11), compare_with=date(2026, 4, 1))
+
+    small = _count_queries(report)
+    for n in range(30):
+        person = make_person(f"X{n:03d}", department=world.front)
+        train(person, world)
+        grant_for(world, person)
+    assert _count_queries(report) == small <= 12

@@ -33,7 +33,7 @@ def _item(grant) -> ReviewItem:
 def test_a_missed_review_suspends_the_grant_at_the_deadline(app, client, world, clock, two_grants):
     kept, missed = two_grants
     deadline = START + timedelta(days=7)
-    campaign = start_campaign(world.owner, world.system, "2026年度上期 点検", deadline)
+    start_campaign(world.owner, world.system, "2026年度上期 点検", deadline)
     db.session.commit()
     assert db.session.scalar(select(func.count(ReviewItem.id))) == 2
     review_grant(world.manager, _item(kept), True, "業務継続のため必要")
@@ -140,3 +140,17 @@ def test_review_page_refuses_a_deadline_in_the_past(client, login, world, clock)
         "csrf_token": token, "system": "customer-info", "title": "点検",
         "deadline_year": 2020, "deadline_month": 1, "deadline_day": 1})
     assert response.status_code == 400
+
+
+def test_cron_commands_remind_and_apply_deadlines(app, world, clock, two_grants):
+    start_campaign(world.owner, world.system, "点検", START + timedelta(days=7))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    reminded = runner.invoke(args=["access", "remind"])
+    assert reminded.exit_code == 0 and "managers reminded: 1" in reminded.output
+    clock.advance(days=8)
+    applied = runner.invoke(args=["access", "expire"])
+    assert applied.exit_code == 0 and "review items past deadline: 2" in applied.output
+    db.session.expire_all()
+    assert {g.state for g in db.session.scalars(select(AccessGrant))} == {"suspended"}
+    assert db.session.scalar(select(func.count(ReviewItem.id)).where(ReviewItem.outcome == "missed")) == 2

@@ -278,3 +278,27 @@ def test_auditor_reads_history_but_cannot_revoke(client, login, world, clock):
     assert "髙橋 優子（E1）" in page
     token = csrf_token_from(client, f"/access/grants/{grant.id}")
     assert client.post(f"/access/grants/{grant.id}/revoke", data={"csrf_token": token, "reason": "監査"}).status_code == 403
+
+
+def test_a_grant_at_the_moment_training_stops_counting_is_refused(world, clock):
+    from portal.access.decision import end_of_day_jst
+    from tests.access_fixtures import add_edition, assign
+
+    train(world.employee, world)
+    add_edition(world.manual, 2)
+    assign(world.employee, world.manual, date(2026, 4, 5))  # edition 2 due on 5 April (JST)
+    db.session.commit()
+    request = request_access(world.employee, world.system, PURPOSES[0], EXPLANATION)
+    decide_approval(world.manager, request, True, "業務上必要")
+    db.session.commit()
+    lapse = end_of_day_jst(date(2026, 4, 5))
+    clock.set(lapse)
+    outcome = decide_grant(world.owner, request, GrantDecision(True, "研修修了を確認", days=30))
+    assert outcome.refused_reasons == ["training_not_current:partner-data"]
+    db.session.rollback()
+    clock.set(lapse - timedelta(microseconds=1))
+    outcome = decide_grant(world.owner, db.session.get(AccessRequest, request.id),
+                           GrantDecision(True, "研修修了を確認", days=30))
+    assert outcome.grant is not None
+    decision = db.session.get(AccessDecision, (world.system.id, world.employee.id))
+    assert decision.allow and decision.recheck_at == lapse  # and the API recomputes right then

@@ -88,13 +88,15 @@ def test_reminders_arrive_once_a_day_in_the_persons_language(app, org, mailing):
 
 
 def test_the_next_day_overdue_people_are_reminded_again_but_the_digest_stays_weekly(app, org, mailing):
-    today = org.today
-    monday = today - timedelta(days=today.weekday())
-    for day in (monday, monday + timedelta(days=1)):
+    monday = org.today - timedelta(days=org.today.weekday()) + timedelta(days=7)  # after every due date here
+    for day in (monday + timedelta(days=2), monday + timedelta(days=3)):  # Wednesday, Thursday
         result = _send(app, "--today", day.isoformat(), "--no-snapshot")
         assert result.exit_code == 0, result.output
     assert len(mailing.to("e2@example.co.jp")) == 2  # overdue: every day until done
     assert len(mailing.to("m1@example.co.jp")) == 1  # digest: once per ISO week
+    result = _send(app, "--today", (monday + timedelta(days=7)).isoformat(), "--no-snapshot")
+    assert result.exit_code == 0, result.output
+    assert len(mailing.to("m1@example.co.jp")) == 2  # a new week, a new digest
 
 
 def test_a_mail_server_that_is_down_sends_nothing_records_nothing_as_sent_and_the_next_run_retries(app, org, smtp):

@@ -161,7 +161,7 @@ def upgrade():
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('details_json', sa.Text(), nullable=False),
-    sa.CheckConstraint("kind IN ('requested', 'approved', 'refused', 'granted', 'grant_refused', 'request_expired', 'suspended', 'resumed', 'reviewed', 'revoked', 'expired', 'review_missed')", name=op.f('ck_access_events_kind_known')),
+    sa.CheckConstraint("kind IN ('requested', 'approved', 'refused', 'granted', 'grant_refused', 'request_expired', 'suspended', 'resumed', 'reviewed', 'revoked', 'expired')", name=op.f('ck_access_events_kind_known')),
     sa.ForeignKeyConstraint(['actor_id'], ['people.id'], name=op.f('fk_access_events_actor_id_people')),
     sa.ForeignKeyConstraint(['grant_id'], ['access_grants.id'], name=op.f('fk_access_events_grant_id_access_grants')),
     sa.ForeignKeyConstraint(['request_id'], ['access_requests.id'], name=op.f('fk_access_events_request_id_access_requests')),

@@ -62,7 +62,9 @@ _LOOKUP = (
 
 def _lookup(token: str, employee_no: str):
     """The one indexed lookup behind every answer (unique token hash, unique employee_no, primary key)."""
-    return db.session.execute(_LOOKUP, {"employee_no": employee_no, "token_hash": hash_token(token)}).first()
+    # On the session's connection: no ORM result processing (about half the CPU of session.execute).
+    return db.session.connection().execute(
+        _LOOKUP, {"employee_no": employee_no, "token_hash": hash_token(token)}).first()
 
 
 @bp.route("/access-decisions")
@@ -73,8 +75,9 @@ def access_decision():
     token = bearer_token()
     if token is None:
         return unauthorized("missing_token")
-    system_code = request.args.get("system", "").strip()
-    employee_no = request.args.get("employee", "").strip()
+    # Taken as given (no trimming): " x" is simply a code or number nobody has.
+    system_code = request.args.get("system", "")
+    employee_no = request.args.get("employee", "")
     # PostgreSQL text cannot hold NUL: such a number matches nobody, so make it match nobody.
     row = _lookup(token, employee_no[:40].replace("\x00", "\ufffd"))
     if row is None or row.revoked_at is not None:

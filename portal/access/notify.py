@@ -82,3 +82,11 @@ def reviews_waiting(reviewer_ids, campaign, count: int, reminder: bool) -> None:
     """Managers have grants to keep or revoke before the campaign's deadline."""
     _queue(_people(reviewer_ids), "review_needed", campaign=campaign, count=count, reminder=reminder,
            link=_link("/access/inbox"))
+
+
+def grant_state_changed(grant_id: int, kind: str, reasons: list[str]) -> None:
+    """The holder learns that their grant was suspended (and why) or is back in force."""
+    from portal.access.models import AccessGrant
+
+    grant = db.session.get(AccessGrant, grant_id)
+    _queue([grant.person], f"grant_{kind}", grant=grant, reasons=reasons, link=_link(f"/access/grants/{grant_id}"))

@@ -97,6 +97,14 @@ def my_grants(person: Person) -> list[AccessGrant]:
                                    .order_by(AccessGrant.id.desc()).limit(50)))
 
 
+def _approves_for(manager: Person, managed: list[int], person: Person) -> bool:
+    """In a managed department the manager always approves (not for themselves); in a child
+    department only when it has no other manager (rare: checked one by one)."""
+    if person.id == manager.id:
+        return False
+    return person.department_id in managed or manager.id in approver_ids_for(person)
+
+
 def awaiting_approval_by(manager: Person, now: datetime) -> list[AccessRequest]:
     """Undecided, unexpired requests this manager may approve."""
     managed = [d.id for d in manager.managed_departments]
@@ -110,7 +118,7 @@ def awaiting_approval_by(manager: Person, now: datetime) -> list[AccessRequest]:
                (Person.department_id.in_(managed)) | (Person.department_id.in_(children)))
         .order_by(AccessRequest.requested_at)
     ).all()
-    return [r for r in candidates if manager.id in approver_ids_for(r.person)]
+    return [r for r in candidates if _approves_for(manager, managed, r.person)]
 
 
 def awaiting_grant_by(owner: Person, now: datetime) -> list[AccessRequest]:
@@ -125,18 +133,20 @@ def awaiting_grant_by(owner: Person, now: datetime) -> list[AccessRequest]:
 
 
 def reviews_waiting_for(reviewer: Person) -> list[ReviewItem]:
-    """Pending review items of grants held by people this manager is an approver of."""
+    """Unreviewed items (pending, or missed and still reviewable) of live grants this manager reviews."""
     managed = [d.id for d in reviewer.managed_departments]
     if not managed:
         return []
+    children = select(Department.id).where(Department.parent_id.in_(managed))
     items = db.session.scalars(
         select(ReviewItem).join(AccessGrant, AccessGrant.id == ReviewItem.grant_id)
         .join(Person, Person.id == AccessGrant.person_id)
         .where(ReviewItem.outcome.in_(("pending", "missed")), AccessGrant.state.in_(("in_force", "suspended")),
-               Person.department_id.in_(managed))
+               Person.id != reviewer.id,
+               (Person.department_id.in_(managed)) | (Person.department_id.in_(children)))
         .order_by(ReviewItem.campaign_id, ReviewItem.id)
     ).all()
-    return [item for item in items if reviewer.id in approver_ids_for(item.grant.person)]
+    return [item for item in items if _approves_for(reviewer, managed, item.grant.person)]
 
 
 def request_history(request_id: int) -> list[AccessEvent]:

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 from portal.access.decision import (
     AccessFacts, Decision, decide_access, grant_state_for, suspension_codes, training_lapsed_at,
 )
+from portal.access import notify
 from portal.access.facts import GrantRow, Pair, gather_facts
 from portal.access.models import AccessDecision, AccessEvent, AccessGrant, ReviewCampaign, ReviewItem
 from portal.audit.services import record_event
@@ -112,6 +113,8 @@ def _apply_grant_state(grant: GrantRow, facts: AccessFacts, decision: Decision, 
         _mark_reviews_missed(grant.id, now)
     record_event(None, f"access.grant_{kind}", object_type="access_grant", object_id=grant.id,
                  details={**details, "effective_at": occurred_at.isoformat()})
+    if kind in ("suspended", "resumed"):
+        notify.grant_state_changed(grant.id, kind, details["reasons"])
 
 
 def _effective_moment(grant: GrantRow, facts: AccessFacts, new_state: str, now: datetime) -> datetime:

@@ -247,6 +247,7 @@ def _expire(request: AccessRequest, now: datetime) -> None:
     record_event(None, "access.request_expired", object_type="access_request", object_id=request.id,
                  details={"system": request.system.code, "person": request.person.employee_no,
                           "expired_at": request.expires_at.isoformat()})
+    notify.request_decided(request)
 
 
 def expire_requests(now: datetime | None = None) -> int:

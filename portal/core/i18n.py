@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ from portal.core.timeutil import to_jst, wareki
 def select_locale() -> str:
     """Session choice, then the person's preference, then Accept-Language, then ja."""
     locales = current_app.config["PORTAL_LOCALES"]
+    if not has_request_context():  # CLI and background work: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("locale")
     if chosen in locales:
         return chosen

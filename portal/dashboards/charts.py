@@ -53,7 +53,7 @@ def shorten(text: str, limit: int) -> str:
 
 
 def stacked_bars(rows: list[tuple[str, dict[str, int]]], statuses: tuple[str, ...],
-                 label_chars: int = 22) -> BarChart:
+                 label_chars: int = 20) -> BarChart:
     """Bars whose segments are each status's share of the row's total, in `statuses` order."""
     bar_x = LABEL_WIDTH
     bar_width = WIDTH - LABEL_WIDTH - VALUE_WIDTH

@@ -64,13 +64,19 @@ def _status_header() -> list[str]:
     return [dashboard_status_label(status) for status in queries.STATUS_COLUMNS]
 
 
-def _pair_table(rows, manuals, department_code: str, locale: str) -> tuple[list, list]:
-    header = [_("Department code"), _("Employee number"), _("Name"), _("Reading"), _("Manual"), _("Manual ID"),
-              _("Status"), _("Due date"), _("Attested edition"), _("Attested (JST)")]
-    body = [[department_code, r.employee_no, r.name, r.name_kana, manuals[r.manual_id].title(locale),
-             manuals[r.manual_id].slug, dashboard_status_label(r.status), _date(r.due_date),
-             r.attested_edition_number or "", format_jst(r.attested_at) if r.attested_at else ""]
-            for r in rows if r.manual_id in manuals]
+def _pair_table(pairs, people, titles, slugs, department_code: str) -> tuple[list, list]:
+    """Person × manual rows by kana reading, then manual."""
+    header = [_("Department code"), _("Employee number"), _("Full name"), _("Reading (kana)"), _("Manual"),
+              _("Manual ID"), _("Status"), _("Due date"), _("Attested edition"), _("Attested (JST)")]
+    order = {person_id: index for index, person_id in enumerate(people)}
+    labels = {status: dashboard_status_label(status) for status in queries.STATUS_COLUMNS}
+    body = []
+    for r in sorted((p for p in pairs if p.person_id in people and p.manual_id in titles),
+                    key=lambda p: (order[p.person_id], slugs[p.manual_id])):
+        person = people[r.person_id]
+        body.append([department_code, person.employee_no, person.name, person.name_kana, titles[r.manual_id],
+                     slugs[r.manual_id], labels.get(r.status, r.status), _date(r.due_date),
+                     r.attested_edition_number or "", format_jst(r.attested_at) if r.attested_at else ""])
     return header, body
 
 
@@ -79,17 +85,17 @@ def _pair_table(rows, manuals, department_code: str, locale: str) -> tuple[list,
 def department_export(department_id: int, fmt: str):
     """The department's tables: summary per manual, people behind, every person × manual."""
     department, today, locale = load_department(department_id), jst_today(), current_locale()
-    data = department_data(department, today, locale)
+    data = department_data(department, today, locale, details=True)
     summary = [[m.title(locale), m.slug, *(c.by_status[s] for s in queries.STATUS_COLUMNS), c.assigned,
                 _share(c.share_current)] for m, c in data["rows"]]
-    facts = queries.manual_facts()
-    everyone = queries.pair_rows(facts, today, [department.id])
-    behind = [r for r in everyone if r.status in queries.BEHIND]
+    slugs = {manual_id: manual.slug for manual_id, manual in data["manuals"].items()}
+    pairs, people, titles = data["pairs"], data["people"], data["titles"]
+    behind = [p for p in pairs if p.status in queries.BEHIND]
     tables = {
         "summary": (_("Summary"), [_("Manual"), _("Manual ID"), *_status_header(), _("Assigned"),
                                    _("Share current (%)")], summary),
-        "behind": (_("Overdue"), *_pair_table(behind, data["manuals"], department.code, locale)),
-        "people": (_("People"), *_pair_table(everyone, data["manuals"], department.code, locale)),
+        "behind": (_("Overdue"), *_pair_table(behind, people, titles, slugs, department.code)),
+        "people": (_("People"), *_pair_table(pairs, people, titles, slugs, department.code)),
     }
     return _send("department", fmt, tables, f"dashboard-{department.code}",
                  {"department": department.code, "as_of": today.isoformat()})

@@ -8,7 +8,7 @@ from flask_login import current_user
 from portal.core.access import signed_in
 from portal.core.exports import content_disposition, csv_response
 from portal.core.i18n import current_locale, format_jst
-from portal.core.pdf import render_pdf
+from portal.core.pdf import render_pdf, static_stylesheet
 from portal.core.timeutil import to_jst, utcnow
 from portal.extensions import db
 from portal.instructions import queries, rules
@@ -18,6 +18,11 @@ from portal.instructions.views import bp, instruction_status_label, search_filte
 
 def _stamp() -> str:
     return to_jst(utcnow()).strftime("%Y%m%d-%H%M")
+
+
+def _render(html: str) -> bytes:
+    """The report stylesheet is parsed once per process (portal/core/pdf.py), not per render."""
+    return render_pdf(html, stylesheets=[static_stylesheet("css/pdf-report.css")])
 
 
 def _pdf_response(pdf: bytes, filename: str) -> Response:
@@ -78,7 +83,7 @@ def register_pdf():
                            truncated=truncated, limit=PDF_REGISTER_LIMIT,
                            statuses={r.Instruction.id: _status(r, today) for r in rows}, viewer=viewer,
                            generated_at=utcnow(), departments={d.id: d for d in queries.all_departments()})
-    pdf = render_pdf(html)
+    pdf = _render(html)
     record_instruction_export(viewer, "pdf", criteria=filters.as_dict(), rows=len(rows))
     db.session.commit()
     return _pdf_response(pdf, f"{_('instruction-register')}-{_stamp()}.pdf")
@@ -125,7 +130,7 @@ def record_pdf(instruction_id: int):
     html = render_template("instructions/pdf_record.html", instruction=instruction, facts=facts, rows=rows,
                            progress=rules.progress_by_department(rows), status=status, partial=scope is not None,
                            viewer=viewer, generated_at=utcnow(), locale=current_locale())
-    pdf = render_pdf(html)
+    pdf = _render(html)
     record_instruction_export(viewer, "pdf", instruction_id=instruction.id,
                               criteria={"scope": "all" if scope is None else sorted(scope)}, rows=len(rows))
     db.session.commit()

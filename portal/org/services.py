@@ -182,4 +182,8 @@ def change_roles(actor: Person, person: Person, roles: Iterable[str], managed_de
                      reason=reason, details={"before": before_codes, "after": after_codes})
     person.updated_at = utcnow()
     db.session.flush()
+    from portal.manuals.assignments import reconcile_assignments, today_jst  # manuals (issue 3)
+    reconcile_assignments(today_jst())  # a role audience (e.g. managers) follows the new roles at once
+    from portal.access.refresh import refresh_access_decisions  # access (issue 6)
+    refresh_access_decisions([person.id])
     return True

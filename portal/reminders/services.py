@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, insert, literal, or_, select, update
+from sqlalchemy import and_, case, insert, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import Date, Integer, String
 
@@ -109,7 +109,8 @@ def claim_digests(today: date, now: datetime, claim: str) -> int:
                     .where(behind.c.status.in_(BEHIND_STATUSES), Person.active.is_(True), Person.email != "")
                     .subquery("managers"))
         wanted = select(managers.c.person_id, literal(DIGEST, String()), literal(week_start(today), Date()),
-                        literal(None, Integer()), literal("scheduled", String()), literal(now, UTCDateTime()))
+                        literal(None, Integer()), literal("scheduled", String()), literal(now, UTCDateTime())
+                        ).where(true())  # SQLite reads "… FROM x ON CONFLICT" as a join without a WHERE
         db.session.execute(_insert_ignoring_duplicates().from_select(
             ["person_id", "kind", "day", "manual_id", "origin", "created_at"], wanted).on_conflict_do_nothing())
     return _claim(claim, now, ReminderLog.day == week_start(today), ReminderLog.kind == DIGEST)

@@ -1,0 +1,94 @@
+"""The portal served by gunicorn on 127.0.0.1 for benchmarks, and a signed-in HTTP client for it.
+
+Used by bench/bench_dashboards.py: a real server (not the test client), so the figures include
+WSGI, sessions, templates and the database as production has them. Requests go to loopback only.
+"""
+from __future__ import annotations
+
+import contextlib
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, workers: int = 2, threads: int = 1):
+    """Yield the base URL of the portal served by gunicorn on the database; stop it afterwards."""
+    port = _free_port()
+    env = {**os.environ, "PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": "bench-secret",
+           "PORTAL_INSECURE_HTTP": "1"}
+    process = subprocess.Popen(
+        [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+         "--log-level", "warning", "portal:create_app()"], env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+class Browser:
+    """Cookies and a CSRF-aware sign-in, over urllib."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        """GET a path; (status, body)."""
+        with self.opener.open(self.base + path, timeout=60) as response:
+            return response.status, response.read()
+
+    def sign_in(self, employee_no: str, password: str) -> None:
+        """Sign in through the real form."""
+        _status, page = self.get("/login")
+        token = re.search(rb'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1).decode()
+        data = urllib.parse.urlencode({"employee_no": employee_no, "password": password, "csrf_token": token})
+        with self.opener.open(self.base + "/login", data=data.encode(), timeout=60) as response:
+            if "/login" in response.url:
+                raise SystemExit(f"sign-in as {employee_no} failed")
+
+    def timed(self, path: str, runs: int, warmup: int = 5) -> list[float]:
+        """Milliseconds per GET, after a warm-up (every response must be 200)."""
+        for _ in range(warmup):
+            self.get(path)
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            status, _body = self.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+            if status != 200:
+                raise SystemExit(f"{path} answered {status}")
+        return times
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value at a fraction (0.95 = p95) of the sorted values."""
+    ordered = sorted(values)
+    return ordered[min(int(len(ordered) * fraction), len(ordered) - 1)]

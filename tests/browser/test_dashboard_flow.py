@@ -1,0 +1,85 @@
+"""Dashboards and certificates in a real browser: a manager reads the department, exports it to Excel
+and reminds someone overdue; an admin downloads a department's certificates as a ZIP."""
+from __future__ import annotations
+
+import io
+import subprocess
+import zipfile
+
+from openpyxl import load_workbook
+
+from tests.browser.helpers import main_text, sign_in
+
+
+def test_manager_reads_the_department_exports_it_and_reminds(page, screenshot_dir, tmp_path):
+    sign_in(page, "M2001")  # 山﨑 健一, manager of お客様フロント部
+    page.get_by_role("link", name="受講状況ダッシュボード").first.click()
+    assert "お客様フロント部（CUST-FRONT）" in main_text(page)
+    assert "営業企画部" not in main_text(page)  # not theirs
+    page.get_by_role("link", name="お客様フロント部（CUST-FRONT）").click()
+    text = main_text(page)
+    assert "マニュアル別の受講状況" in text and "期限を過ぎている人" in text
+    assert page.locator("svg.chart__svg").count() == 1
+    page.screenshot(path=str(screenshot_dir / "dashboard-department.png"), full_page=True)
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="すべての表（Excel）").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("dashboard-CUST-FRONT-") and download.suggested_filename.endswith(".xlsx")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["概要", "期限超過", "社員"]
+    people = list(workbook["社員"].iter_rows(values_only=True))
+    assert people[0][:3] == ("部門コード", "社員番号", "氏名")
+    assert any(row[2] == "髙橋 優子" for row in people[1:])  # 外字 intact
+    overdue_rows = list(workbook["期限超過"].iter_rows(values_only=True))[1:]
+    workbook.close()
+    assert overdue_rows
+
+    button = page.locator("#behind").locator("xpath=following::table[1]").get_by_role("button").first
+    label = button.inner_text()
+    with page.expect_navigation():
+        button.click()
+    name = label.removesuffix("さんに受講を促す")
+    assert f"{name}（" in main_text(page) and "さんに受講を促すメールを送信しました。" in main_text(page)
+    assert "本日" in page.locator("#behind").locator("xpath=following::table[1]").inner_text()
+    page.screenshot(path=str(screenshot_dir / "dashboard-reminded.png"), full_page=True)
+
+
+def test_admin_downloads_a_departments_certificates(page, screenshot_dir, tmp_path):
+    sign_in(page, "S6001")
+    page.goto("/certificates/export")
+    page.select_option("#department", label="お客様フロント部（CUST-FRONT）")
+    page.screenshot(path=str(screenshot_dir / "certificates-export.png"), full_page=True)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="ZIPをダウンロード").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("certificates-CUST-FRONT-")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    with zipfile.ZipFile(path) as archive:
+        pdfs = [n for n in archive.namelist() if n.endswith(".pdf")]
+        assert pdfs and all(n.startswith("CUST-FRONT/") for n in pdfs)
+        first = archive.read(sorted(pdfs)[0])
+        manifest = archive.read("manifest.csv").decode("utf-8-sig")
+    pdf_path = tmp_path / "one.pdf"
+    pdf_path.write_bytes(first)
+    text = subprocess.run(["pdftotext", str(pdf_path), "-"], check=True, capture_output=True, text=True).stdout
+    assert "修" in text and "お客様フロント部" in text and "/verify/" in text
+    assert "お客様フロント部" in manifest
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(pdf_path),
+                    str(screenshot_dir / "certificate")], check=True)
+    assert io.BytesIO(first).getbuffer().nbytes > 10_000
+
+
+def test_training_admin_counts_the_organisation_and_reads_the_heat_map(page, screenshot_dir):
+    sign_in(page, "T3001")
+    page.goto("/dashboards/organisation")
+    with page.expect_navigation():
+        page.get_by_role("button", name="今すぐ集計し直す").click()
+    assert "全社の受講状況を集計し直しました" in main_text(page)
+    table = page.locator("table.heat-map")
+    assert table.locator("tbody tr").count() >= 4
+    assert "お客様フロント部" in table.inner_text()
+    page.screenshot(path=str(screenshot_dir / "dashboard-organisation.png"), full_page=True)
