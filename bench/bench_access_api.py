@@ -66,6 +66,21 @@ def _database(args, folder: Path) -> str:
     return base.set(database="portal_bench_access").render_as_string(hide_password=False)
 
 
+def _drop(args) -> None:
+    """Drop the benchmark's PostgreSQL database (the SQLite file goes with the temporary folder)."""
+    if args.sqlite:
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(os.environ.get("PORTAL_BENCH_POSTGRES_URL") or os.environ.get("PORTAL_TEST_POSTGRES_URL")
+                    or DEFAULT_POSTGRES)
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text('DROP DATABASE IF EXISTS "portal_bench_access" WITH (FORCE)'))
+    engine.dispose()
+
+
 def _portal(env: dict, *args: str) -> str:
     result = subprocess.run([str(BIN / "portal"), *args], env=env, capture_output=True, text=True, cwd=ROOT)
     if result.returncode:
@@ -239,6 +254,8 @@ def main() -> int:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        _drop(args)
+        shutil.rmtree(folder, ignore_errors=True)
     p99 = percentiles.get("99", float("inf"))
     ok_ratio, ok_p99 = ratio >= TARGET_RATIO, p99 <= TARGET_P99_MS and paced_rate >= 0.9 * TARGET_RATE
     print(f"/healthz: {health:,.0f} requests/s (wrk, 16 connections, {args.rounds} × {args.duration} s, "
@@ -250,7 +267,6 @@ def main() -> int:
     print(f"paced run: {paced_rate:,.0f} requests/s; latency p50 {percentiles.get('50', 0):.2f} ms, "
           f"p75 {percentiles.get('75', 0):.2f} ms, p90 {percentiles.get('90', 0):.2f} ms, p99 {p99:.2f} ms "
           f"({'ok' if ok_p99 else 'TOO SLOW'}; target p99 ≤ {TARGET_P99_MS} ms at ~{TARGET_RATE} requests/s)")
-    shutil.rmtree(folder, ignore_errors=True)
     return 0 if ok_ratio and ok_p99 else 1
 
 

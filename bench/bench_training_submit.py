@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from argon2 import PasswordHasher
-from training_synthetic import bench_app, fresh_database, postgres_available
+from training_synthetic import bench_app, exit_cleanly_on_sigterm, fresh_database, postgres_available
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -272,6 +272,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
+    exit_cleanly_on_sigterm()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
     ok = True
     if args.backend in ("sqlite", "both"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import tempfile
 import uuid
@@ -53,6 +54,11 @@ def fresh_database(backend: str):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """`timeout` and CI send SIGTERM: turn it into SystemExit so databases and servers are removed."""
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))
 
 
 def postgres_available() -> bool:

@@ -64,6 +64,7 @@ def register_commands(app: Flask) -> None:
     from portal.certificates.cli import certificates_group  # certificates (issue 5)
     from portal.dashboards.cli import dashboards_group  # dashboards (issue 5)
     from portal.demo.cli import demo_command
+    from portal.instructions.cli import instructions_group  # corrective instructions (issue 7)
     from portal.manuals.cli import publish_command
     from portal.org.cli import org_group
     from portal.reminders.cli import reminders_group  # reminders (issue 5)
@@ -73,6 +74,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(translations_group)
     app.cli.add_command(org_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(instructions_group)  # corrective instructions (issue 7)
     app.cli.add_command(publish_command)
     app.cli.add_command(systems_group)  # access (issue 6)
     app.cli.add_command(access_group)  # access (issue 6)

@@ -115,7 +115,8 @@ def issue_directly(actor: Person, *, departments=("CUST",), people=(), title: st
     """Issue through the service (no HTTP) and commit; return the instruction."""
     instruction = issue_instruction(actor, IssueData(
         title=title, body_md=body, reason=reason, acknowledge_by=deadline or today_jst() + timedelta(days=7),
-        department_codes=list(departments), employee_numbers=list(people), attachments=list(attachments),
+        department_codes=list(departments), employee_numbers=list(people),
+        attachments=[(name, content, len(content)) for name, content in attachments],
         corrects_id=corrects_id))
     db.session.commit()
     return instruction

@@ -170,3 +170,15 @@ def test_only_admins_may_revoke(client, login, org, role):
     response = client.post(f"/certificates/{attestation.id}/revoke", data={"csrf_token": token, "reason": "理由あり"})
     assert response.status_code == 403
     assert count(CertificateRevocation) == 0
+
+
+def test_the_download_name_is_set_by_the_server_whatever_the_employee_number(client, login, org):
+    attestation = _own_attestation(org)
+    org.current.employee_no = 'E1";\r\nX-Evil: 1/../../'
+    db.session.commit()
+    login(org.admin)
+    response = client.get(f"/certificates/{attestation.id}.pdf")
+    disposition = response.headers["Content-Disposition"]
+    assert "\r" not in disposition and "\n" not in disposition and "X-Evil" not in response.headers
+    name = re.search(r'filename="([^"]*)"', disposition).group(1)
+    assert "/" not in name and '"' not in name and name.endswith(".pdf")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -27,7 +28,8 @@ def test_two_recipients_acknowledge_and_the_issuer_sees_who_has_and_has_not(app,
         assert sign_in(browser, person).status_code == 302
         home = browser.get("/").get_data(as_text=True)
         assert "電話勧奨の停止" in home  # pending on their home page
-        response = post_action(browser, f"/instructions/{instruction.id}/acknowledge", f"/instructions/{instruction.id}")
+        url = f"/instructions/{instruction.id}"
+        response = post_action(browser, f"{url}/acknowledge", url)
         assert response.status_code == 302
         assert "電話勧奨の停止" not in browser.get("/").get_data(as_text=True)  # no longer pending
     acknowledged = _acknowledgements(instruction.id)
@@ -155,3 +157,28 @@ def test_corrected_instructions_leave_the_home_page(app, client, org, login):
     login(org.cust_staff[1])
     home = client.get("/").get_data(as_text=True)
     assert "新しい指示" in home and "旧い指示" not in home
+
+
+def test_reminders_follow_the_recipient_language(app, client, org, login):
+    org.cust_staff[0].locale = "en"
+    db.session.commit()
+    instruction = issue_directly(org.manager, departments=("CUST",))
+    login(org.manager)
+    post_action(client, f"/instructions/{instruction.id}/remind", f"/instructions/{instruction.id}")
+    all_subjects = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["Subject"]
+                    for p in Path(app.config["PORTAL_MAIL_DIR"]).glob("*.eml")]
+    assert sum(s.startswith("[Corrective instruction No.") for s in all_subjects) == 1
+    assert sum(s.startswith("【是正指示 第") for s in all_subjects) == 2
+
+
+def test_people_who_left_stay_on_the_record_marked_as_such(app, client, org, login):
+    instruction = issue_directly(org.manager, departments=("CUST",))
+    org.cust_staff[2].active = False
+    db.session.commit()
+    login(org.manager)
+    english(client)
+    page = client.get(f"/instructions/{instruction.id}").get_data(as_text=True)
+    assert "鈴木 美咲（C3）" in page and "(no longer active)" in page
+    post_action(client, f"/instructions/{instruction.id}/remind", f"/instructions/{instruction.id}")
+    reminded = set(db.session.scalars(select(InstructionReminder.person_id)))
+    assert org.cust_staff[2].id not in reminded and reminded == {org.cust_staff[0].id, org.cust_staff[1].id}

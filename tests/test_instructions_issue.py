@@ -96,7 +96,8 @@ def test_errors_are_in_japanese_by_default(client, org, login):
     ([(b"<html><script>alert(1)</script></html>", "notice.pdf")], "its content is not the PDF or image"),
     ([(PNG_BYTES, "scan.pdf")], "its content is not the PDF or image"),
     ([(b"<svg onload='alert(1)'/>", "drawing.svg")], "only PDF, PNG, JPEG, GIF or WebP"),
-    ([(b"%PDF-" + b"0" * (5 * 1024 * 1024), "big.pdf")], "each file may be at most 5 MB"),
+    ([(b"%PDF-" + b"0" * (5 * 1024 * 1024), "big.pdf")], "「big.pdf」 is 5.0 MB: each file may be at most 5 MB"),
+    ([(b"%PDF-" + b"0" * (12 * 1024 * 1024), "huge.pdf")], "「huge.pdf」 is 12.0 MB"),  # its real size
     ([(PDF_BYTES, f"f{n}.pdf") for n in range(6)], "Attach at most 5 files."),
 ])
 def test_wrong_attachments_are_refused_and_nothing_is_saved(client, org, login, files, expected):
@@ -187,13 +188,40 @@ def test_a_correction_is_a_new_instruction_and_the_old_one_says_so(client, org, 
     assert db.session.scalar(select(func.count()).select_from(Instruction)) == 2
 
 
-def test_only_the_issuer_or_an_admin_may_correct(client, org, login):
-    original = issue_directly(org.manager, departments=("AGENCY",))
-    login(org.sales_manager)  # may see AGENCY instructions? no: not issuer, not a recipient department
-    assert client.get(f"/instructions/new?corrects={original.id}").status_code == 404
+def test_only_the_issuer_or_an_admin_may_correct(app, client, org, login):
+    from tests.instructions_fixtures import client_for
+
+    by_admin = issue_directly(org.admin, departments=("CUST",))
+    by_manager = issue_directly(org.manager, departments=("AGENCY",))
+    login(org.manager)  # manages CUST: reads the admin's instruction, but did not issue it
+    assert client.get(f"/instructions/{by_admin.id}").status_code == 200
+    assert client.get(f"/instructions/new?corrects={by_admin.id}").status_code == 403
+    assert post_issue(client, form_data(corrects=str(by_admin.id)), query=f"?corrects={by_admin.id}").status_code == 403
+    other = client_for(app, org.sales_manager)  # cannot even see the AGENCY instruction
+    assert other.get(f"/instructions/new?corrects={by_manager.id}").status_code == 404
+    admin = client_for(app, org.admin)
+    assert admin.get(f"/instructions/new?corrects={by_manager.id}").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(Instruction)) == 2
 
 
 def test_deadline_today_is_accepted(client, org, login):
     login(org.manager)
     assert post_issue(client, form_data(deadline=today_jst())).status_code == 302
     assert post_issue(client, form_data(deadline=today_jst() + timedelta(days=400))).status_code == 400
+
+
+def test_verify_command_finds_an_instruction_changed_behind_the_apps_back(app, org):
+    instruction = issue_directly(org.manager, attachments=[("a.pdf", PDF_BYTES)])
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["instructions", "verify"])
+    assert result.exit_code == 0 and "1 instructions verified" in result.output
+    # A database administrator bypasses the trigger and edits the text.
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ALTER TABLE instructions DISABLE TRIGGER instructions_immutable"))
+    else:
+        db.session.execute(text("DROP TRIGGER instructions_no_update"))
+    db.session.execute(text("UPDATE instructions SET body_md = 'edited' WHERE id = :i"), {"i": instruction.id})
+    db.session.commit()
+    result = runner.invoke(args=["instructions", "verify"])
+    assert result.exit_code == 1
+    assert f"instruction {instruction.id}: content does not match its hash" in result.output

@@ -195,3 +195,14 @@ def test_a_passed_deadline_makes_an_instruction_overdue(client, org, login):
     recipient = client_for(client.application, org.cust_staff[0])
     english(recipient)
     assert "Overdue" in recipient.get("/").get_data(as_text=True)
+
+
+def test_an_issue_date_range_backwards_is_refused_on_the_form(client, org, login):
+    login(org.admin)
+    english(client)
+    response = client.get("/instructions/", query_string={
+        "issued_from-year": "2026", "issued_from-month": "5", "issued_from-day": "1",
+        "issued_to-year": "2026", "issued_to-month": "4", "issued_to-day": "1"})
+    assert response.status_code == 400
+    assert "The end date must not be before the start date." in response.get_data(as_text=True)
+    assert client.get("/instructions/register.csv", query_string={"issued_from-year": "x"}).status_code == 400

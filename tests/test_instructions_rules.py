@@ -42,6 +42,12 @@ def test_wrong_type_or_size_is_refused_with_a_reason(name, data, code):
     assert detected is None and problem.code == code and problem.filename == name
 
 
+def test_the_real_size_decides_when_only_the_beginning_was_read():
+    _detected, problem = rules.check_attachment("big.pdf", PDF, size=12 * 1024 * 1024)
+    assert problem.code == "too_large" and problem.params == {"size_mb": 12.0}
+    assert rules.check_attachment("ok.pdf", PDF, size=len(PDF)) == ("application/pdf", None)
+
+
 def test_exactly_five_megabytes_is_allowed():
     data = b"%PDF-" + b"0" * (rules.ATTACHMENT_MAX_BYTES - 5)
     assert rules.check_attachment("limit.pdf", data) == ("application/pdf", None)

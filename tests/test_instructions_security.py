@@ -191,3 +191,19 @@ def test_search_parameters_cannot_forge_export_links(app, org):
     viewer = client_for(app, org.manager)
     page = viewer.get("/instructions/?_external=1&_scheme=javascript&q=x").get_data(as_text=True)
     assert "javascript:" not in page
+
+
+def test_markup_in_names_and_department_names_is_escaped_everywhere(app, org, make_department, make_person):
+    payload = "<img src=x onerror=alert(1)>"
+    hostile_department = make_department("EVIL", name_ja=f"{payload}部", kind="agency")
+    make_person("X<b>1</b>", department=hostile_department, name=payload)
+    instruction = issue_directly(org.manager, departments=("CUST", "EVIL"))
+    manager = client_for(app, org.manager)
+    for url in (f"/instructions/{instruction.id}", "/instructions/"):
+        parser = LiveHtml()
+        parser.feed(_main(manager.get(url).get_data(as_text=True)))
+        assert parser.handlers == [] and "img" not in parser.tags and "b" not in parser.tags, url
+    response = manager.get(f"/instructions/{instruction.id}/record.pdf")
+    pdf = response.get_data()
+    response.close()
+    assert response.status_code == 200 and pdf.startswith(b"%PDF-")

@@ -104,3 +104,11 @@ def test_one_font_configuration_is_shared_by_every_render():
     render_pdf(PAGE.format(extra_head="", extra_body=""))
     render_pdf(PAGE.format(extra_head="", extra_body=""))
     assert pdf_module.FONT_CONFIG is before is FONT_CONFIG
+
+
+def test_rare_gaiji_fall_back_to_ipamj_mincho_in_the_report_stylesheet(tmp_path):
+    from portal.core.pdf import static_stylesheet
+
+    pdf = render_pdf("<p>𠮷田 誠（G4001）</p>", stylesheets=[static_stylesheet("css/pdf-report.css")])
+    assert "IPAmjMincho" in _run("pdffonts", pdf, tmp_path), "install fonts-ipamj-mincho (Makefile RUN_PACKAGES)"
+    assert "𠮷田 誠" in _run("pdftotext", pdf, tmp_path)

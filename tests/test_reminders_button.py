@@ -70,3 +70,12 @@ def test_an_unreachable_mail_server_sends_nothing_and_the_daily_run_retries(app,
     db.session.expire_all()
     [row] = db.session.scalars(select(ReminderLog)).all()
     assert row.sent_at is None and row.claim is None  # recorded as owed, never as sent
+
+
+def test_someone_without_an_address_is_named_as_such(app, client, login, org):
+    org.overdue.email = ""
+    db.session.commit()
+    login(org.manager)
+    response = _remind(client, org.sales, org.overdue)
+    assert "メールアドレスがないため" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert count(ReminderLog) == 0 and events("reminder.sent") == []

@@ -76,6 +76,8 @@ def review_grant(actor: Person, item: ReviewItem, keep: bool, reason: str, now: 
         raise AccessError("reason_too_short", "reason")
     if item.outcome not in ("pending", "missed"):
         raise AccessError("already_reviewed")
+    if grant.state not in LIVE_STATES:
+        raise AccessError("grant_not_live")
     late = now >= item.campaign.deadline
     item.outcome = "kept" if keep else "revoked"
     item.reviewed_by_id, item.reviewed_at, item.reason = actor.id, now, reason.strip()

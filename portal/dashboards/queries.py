@@ -73,6 +73,20 @@ def _pairs(facts: dict[int, ManualFacts], today: date, department_ids: Collectio
     )
 
 
+def counts_by_department(facts: dict[int, ManualFacts], today: date,
+                         department_ids: Collection[int]) -> dict[int, Counts]:
+    """{department_id: Counts} over every manual, counted in the database (one query)."""
+    result: dict[int, Counts] = defaultdict(Counts)
+    if not facts or not department_ids:
+        return result
+    pairs = _pairs(facts, today, department_ids, Person.department_id).subquery("pairs")
+    for department_id, status, count in db.session.execute(
+            select(pairs.c.department_id, pairs.c.status, func.count())
+            .group_by(pairs.c.department_id, pairs.c.status)):
+        result[department_id].add(status, count)
+    return result
+
+
 class Pair(NamedTuple):
     """One person × manual of a department, with its status (details only when asked for)."""
 
@@ -95,7 +109,16 @@ def department_pairs(facts: dict[int, ManualFacts], today: date, department_ids:
     """
     if not facts or not department_ids:
         return []
-    stmt = _pairs(facts, today, department_ids, TrainingAssignment.person_id)
+    rule = manual_rule_values(facts, today)
+    people = select(Person.id).where(id_filter(Person.department_id, department_ids), Person.active.is_(True))
+    stmt = (  # people as an IN list, not a join: SQLite then reads each person once, not once per manual
+        select(TrainingAssignment.person_id, TrainingAssignment.manual_id, status_case(rule, today).label("status"))
+        .select_from(TrainingAssignment)
+        .join(rule, rule.c.manual_id == TrainingAssignment.manual_id)
+        .outerjoin(TrainingProgress, and_(TrainingProgress.person_id == TrainingAssignment.person_id,
+                                          TrainingProgress.manual_id == TrainingAssignment.manual_id))
+        .where(TrainingAssignment.person_id.in_(people))
+    )
     if details:
         stmt = stmt.add_columns(TrainingAssignment.due_date, TrainingProgress.attested_edition_number,
                                 TrainingProgress.attested_at)

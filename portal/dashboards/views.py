@@ -17,8 +17,8 @@ from portal.dashboards.forms import ActionForm
 from portal.dashboards.services import refresh_completion
 from portal.extensions import db
 from portal.org.queries import visible_department_ids
-from portal.reminders.services import (AlreadyRemindedToday, NothingToRemind, mark_sent, new_claim, release_claim,
-                                       remind_person, reminded_today)
+from portal.reminders.services import (AlreadyRemindedToday, NoAddress, NothingToRemind, mark_sent, new_claim,
+                                       release_claim, remind_person, reminded_today)
 from portal.training.queries import manual_facts, status_rows
 from portal.training.status import jst_today
 
@@ -162,6 +162,11 @@ def remind(department_id: int, person_id: int):
     except NothingToRemind:
         db.session.rollback()
         flash(_("%(person)s has no overdue training to be reminded of.", person=label), "warning")
+        return back
+    except NoAddress:
+        db.session.rollback()
+        flash(_("%(person)s has no e-mail address in the HR data, so no reminder can be sent.", person=label),
+              "warning")
         return back
     try:
         deliver([message.mail])

@@ -9,7 +9,6 @@ from wtforms import Field, HiddenField, MultipleFileField, SelectField, SelectMu
 from wtforms.utils import unset_value
 from wtforms.validators import Length
 
-from portal.instructions import rules
 
 DATE_PARTS = ("year", "month", "day")
 
@@ -48,7 +47,7 @@ class DatePartsField(Field):
 class InstructionForm(FlaskForm):
     """A new corrective instruction (or a correction of one)."""
 
-    title = StringField(_l("Subject"), validators=[Length(max=rules.TITLE_MAX)])
+    title = StringField(_l("Subject"))  # lengths are checked by the service, with its messages
     body = TextAreaField(
         _l("Instruction"),
         description=_l("What must be done or stopped, from when. Markdown: blank line between paragraphs, "
@@ -76,7 +75,8 @@ class RegisterSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Word in the title, text or reason"), validators=[Length(max=100)])
+    q = StringField(_l("Word in the title, text or reason"),
+                    validators=[Length(max=100, message=_l("At most %(max)d characters."))])
     issued_from = DatePartsField(_l("Issued from"))
     issued_to = DatePartsField(_l("Issued until"))
     department = SelectField(_l("Department or sales agency"), choices=[], validate_choice=False)

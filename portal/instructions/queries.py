@@ -152,7 +152,7 @@ def recipient_rows(instruction: Instruction, scope: frozenset[int] | None, viewe
                    locale: str = "ja") -> list[dict]:
     """Recipients in scope with their department then and their acknowledgement (one query)."""
     query = (
-        select(Person.id, Person.employee_no, Person.name, Person.name_kana,
+        select(Person.id, Person.employee_no, Person.name, Person.name_kana, Person.active,
                Department.id.label("department_id"), Department.code.label("department_code"),
                Department.name_ja, Department.name_en, Department.kind.label("department_kind"),
                InstructionAcknowledgement.acknowledged_at)

@@ -58,17 +58,20 @@ class AttachmentProblem:
     params: dict = field(default_factory=dict)
 
 
-def check_attachment(filename: str, data: bytes) -> tuple[str | None, AttachmentProblem | None]:
+def check_attachment(filename: str, data: bytes,
+                     size: int | None = None) -> tuple[str | None, AttachmentProblem | None]:
     """(detected type, None) when the file may be attached, else (None, the problem).
 
     The name must end in an allowed ending AND the bytes must prove that same type, so a
     PNG named .pdf, or HTML named .pdf, is refused rather than stored under a false name.
+    size: the upload's real size when `data` holds only its beginning (a huge file is not read whole).
     """
     lowered = filename.lower()
-    if not data:
+    size = len(data) if size is None else size
+    if not data or not size:
         return None, AttachmentProblem("empty", filename)
-    if len(data) > ATTACHMENT_MAX_BYTES:
-        return None, AttachmentProblem("too_large", filename, {"size_mb": round(len(data) / 1048576, 1)})
+    if size > ATTACHMENT_MAX_BYTES or len(data) > ATTACHMENT_MAX_BYTES:
+        return None, AttachmentProblem("too_large", filename, {"size_mb": round(max(size, len(data)) / 1048576, 1)})
     if not lowered.endswith(ALLOWED_ENDINGS):
         return None, AttachmentProblem("ending", filename)
     detected = sniff_type(data)

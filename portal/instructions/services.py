@@ -35,8 +35,9 @@ class IssueData:
     acknowledge_by: date | None
     department_codes: list[str] = field(default_factory=list)
     employee_numbers: list[str] = field(default_factory=list)
-    #: (original file name, bytes) in the order attached.
-    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    #: (original file name, bytes, size in bytes) in the order attached; the bytes may stop just past
+    #: the size limit when the upload is larger (the size says how large it really is).
+    attachments: list[tuple[str, bytes, int]] = field(default_factory=list)
     corrects_id: int | None = None
 
 
@@ -88,7 +89,8 @@ def _attachment_message(problem: rules.AttachmentProblem):
     if problem.code == "empty":
         return _l("「%(name)s」 is empty.", name=name)
     if problem.code == "too_large":
-        return _l("「%(name)s」 is %(size)s MB: each file may be at most 5 MB.", name=name, size=problem.params["size_mb"])
+        return _l("「%(name)s」 is %(size)s MB: each file may be at most 5 MB.",
+                  name=name, size=problem.params["size_mb"])
     if problem.code == "ending":
         return _l("「%(name)s」 cannot be attached: only PDF, PNG, JPEG, GIF or WebP files are accepted.", name=name)
     return _l("「%(name)s」 cannot be attached: its content is not the PDF or image its name says.", name=name)
@@ -103,9 +105,9 @@ def _check_attachments(data: IssueData, errors: dict) -> list[tuple[str, str, by
             _l("Attach at most %(max)d files.", max=rules.ATTACHMENT_MAX_COUNT))
         return []
     accepted = []
-    for original, content in data.attachments:
+    for original, content, size in data.attachments:
         name = clean_filename(original, default="attachment")
-        detected, problem = rules.check_attachment(name, content)
+        detected, problem = rules.check_attachment(name, content, size)
         if problem is not None:
             errors.setdefault("attachments", []).append(_attachment_message(problem))
             continue

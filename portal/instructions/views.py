@@ -13,6 +13,7 @@ from sqlalchemy.orm import undefer
 
 from portal.core.access import roles_required, signed_in
 from portal.core.exports import content_disposition
+from portal.core.i18n import current_locale
 from portal.core.mail import deliver
 from portal.extensions import db
 from portal.instructions import queries, rules
@@ -68,21 +69,19 @@ def search_filters(args) -> tuple[RegisterSearchForm, queries.RegisterFilters | 
     """The register's search form from the query string, and its filters (None when invalid)."""
     form = RegisterSearchForm(formdata=args)
     form.department.choices = [("", _("All"))] + [
-        (str(d.id), d.display_name(_locale())) for d in queries.all_departments()]
+        (str(d.id), d.display_name(current_locale())) for d in queries.all_departments()]
     form.status.choices = [("", _("All"))] + [(s, str(STATUS_LABELS[s])) for s in rules.STATUSES]
-    if not form.validate():
+    valid = form.validate()
+    if valid and form.issued_from.data and form.issued_to.data and form.issued_from.data > form.issued_to.data:
+        form.issued_to.errors = [*form.issued_to.errors, _("The end date must not be before the start date.")]
+        valid = False
+    if not valid:
         return form, None
     department = form.department.data or ""
     status = form.status.data if form.status.data in rules.STATUSES else ""
     return form, queries.RegisterFilters(
         text=(form.q.data or "").strip(), issued_from=form.issued_from.data, issued_to=form.issued_to.data,
         department_id=int(department) if department.isdigit() else None, status=status)
-
-
-def _locale() -> str:
-    from portal.core.i18n import current_locale
-
-    return current_locale()
 
 
 @bp.route("/")
@@ -106,8 +105,10 @@ def _issue_data(form: InstructionForm) -> IssueData:
     attachments = []
     for storage in request.files.getlist(form.attachments.name):
         if storage and storage.filename:
-            # Read one byte past the limit: enough to know it is too large, never the whole of a huge file.
-            attachments.append((storage.filename, storage.stream.read(rules.ATTACHMENT_MAX_BYTES + 1)))
+            # Read one byte past the limit: enough to refuse a huge file without reading it whole.
+            size = storage.stream.seek(0, 2)
+            storage.stream.seek(0)
+            attachments.append((storage.filename, storage.stream.read(rules.ATTACHMENT_MAX_BYTES + 1), size))
     corrects = form.corrects.data or ""
     return IssueData(
         title=form.title.data or "", body_md=form.body.data or "", reason=form.reason.data or "",
@@ -135,13 +136,15 @@ def new():
     actor = _viewer()
     form = InstructionForm()
     departments = queries.issuable_departments(actor)
-    form.departments.choices = [(d.code, d.display_name(_locale())) for d in departments]
+    form.departments.choices = [(d.code, d.display_name(current_locale())) for d in departments]
     corrects_raw = form.corrects.data if request.method == "POST" else request.args.get("corrects", "")
     original = None
     if corrects_raw:
         if not str(corrects_raw).isdigit():
             abort(404)
         original = queries.load_visible_instruction(actor, int(corrects_raw))
+        if original.issuer_id != actor.id and not actor.has_role("admin"):
+            abort(403)  # they may read it, but only its issuer or an admin corrects it
     if request.method == "GET":
         if original is not None:
             _prefill_from(form, original, {d.code for d in departments})
@@ -180,7 +183,7 @@ def detail(instruction_id: int):
     facts = queries.instruction_facts(instruction)
     scope = queries.oversight_scope(viewer, instruction)
     overseeing = scope is None or bool(scope)
-    rows = queries.recipient_rows(instruction, scope, viewer, _locale()) if overseeing else []
+    rows = queries.recipient_rows(instruction, scope, viewer, current_locale()) if overseeing else []
     is_recipient, acknowledged_at = queries.own_acknowledgement(instruction, viewer)
     corrected = facts["corrected_by"] is not None
     writer = not viewer.has_role("auditor")

@@ -48,6 +48,10 @@ class NothingToRemind(Exception):
     """The person has no overdue or expired training in the viewer's departments."""
 
 
+class NoAddress(Exception):
+    """The person has no e-mail address to remind them at."""
+
+
 def new_claim() -> str:
     """A token naming one sending run."""
     return uuid.uuid4().hex
@@ -264,8 +268,10 @@ def remind_person(actor: Person, person: Person, department_ids, today: date, no
     behind = [] if pairs is None else db.session.execute(
         pairs.where(TrainingAssignment.person_id == person.id)).all()
     behind = [row for row in behind if row.status in BEHIND_STATUSES]
-    if not behind or not person.email:
+    if not behind:
         raise NothingToRemind()
+    if not person.email:
+        raise NoAddress()
     manuals = {m.id: m for m in db.session.scalars(select(Manual).where(
         Manual.id.in_([row.manual_id for row in behind])))}
     result = db.session.execute(insert(ReminderLog).returning(ReminderLog.id), [

@@ -19,7 +19,9 @@ from portal.manuals.models import Manual, ManualEdition, TrainingAssignment
 from portal.org.models import Person
 from portal.training.models import TrainingProgress
 from portal.training.sql_rule import id_filter
-from portal.training.status import ACCEPTABLE_FOR_ACCESS, TrainingFacts, jst_date, training_status, validity_end
+from portal.training.status import (
+    ACCEPTABLE_FOR_ACCESS, URGENCY_ORDER, TrainingFacts, jst_date, training_status, validity_end,
+)
 
 
 @dataclass(frozen=True)
@@ -92,18 +94,20 @@ def _pair_select(person_filter, manual_ids: Collection[int] | None):
 
 def _rows(person_filter, manual_ids: Collection[int] | None, today: date) -> list[StatusRow]:
     facts_by_manual = manual_facts(manual_ids)
+    no_manual = ManualFacts(0, 0, 0, None, None)
     rows = []
+    append = rows.append
     # Core execution: thousands of plain tuples, no ORM bookkeeping.
     for person_id, manual_id, due_date, attested_number, attested_at, started_number in db.session.connection().execute(
         _pair_select(person_filter, manual_ids)
-    ):
-        manual = facts_by_manual.get(manual_id)
-        months = manual.validity_months if manual else None
+    ).all():
+        manual = facts_by_manual.get(manual_id, no_manual)
+        months = manual.validity_months
         valid_until = validity_end(jst_date(attested_at), months) if months and attested_at is not None else None
-        facts = TrainingFacts(True, due_date, manual.required_number if manual else None,
-                              attested_number, valid_until, started_number)
-        rows.append(StatusRow(person_id, manual_id, training_status(facts, today), due_date, valid_until,
-                              attested_number, attested_at, manual.latest_number if manual else None))
+        status = training_status(TrainingFacts(True, due_date, manual.required_number, attested_number, valid_until,
+                                               started_number), today)
+        append(StatusRow(person_id, manual_id, status, due_date, valid_until, attested_number, attested_at,
+                         manual.latest_number or None))
     return rows
 
 
@@ -163,8 +167,6 @@ def my_training(person_id: int, today: date, locale: str) -> list[TaskRow]:
 
 
 def _urgency_key(task: TaskRow):
-    from portal.training.status import URGENCY_ORDER
-
     return (URGENCY_ORDER.index(task.status), task.due_date or date.max, task.slug)
 
 

@@ -1,8 +1,9 @@
 """Drawing and grading quizzes as pure functions; the answer key never leaves the server.
 
 A spec is QuizVersion.spec_json as the manuals feature validated it:
-{"pass_mark" (correct answers needed out of "draw"), "draw" (questions per attempt), "shuffle", "attempts_allowed" (0: unlimited),
- "wait_minutes", "time_limit_minutes" (or None), "retrain": "changed_sections" | "full",
+{"pass_mark" (correct answers needed out of "draw"), "draw" (questions per attempt), "shuffle",
+ "attempts_allowed" (0: unlimited), "wait_minutes", "time_limit_minutes" (or None),
+ "retrain": "changed_sections" | "full",
  "questions": [{"id", "section", "kind", "text", "choices": [{"id", "ja", "en"}], "correct", "explanation"}]}
 """
 from __future__ import annotations

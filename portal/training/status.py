@@ -6,9 +6,9 @@ validity period. Everything here takes data and returns a result: no app, no dat
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from typing import NamedTuple
 
 from portal.core.timeutil import JST, to_jst, utcnow
 
@@ -33,9 +33,8 @@ TASK_GROUPS = ("overdue", "due_soon", "in_progress", "not_started", "current")
 DUE_SOON_DAYS = 14
 
 
-@dataclass(frozen=True)
-class TrainingFacts:
-    """What the rule needs to know about one person × manual."""
+class TrainingFacts(NamedTuple):
+    """What the rule needs to know about one person × manual (a tuple: lists build thousands)."""
 
     #: The person must train on the manual (a TrainingAssignment exists).
     assigned: bool
@@ -90,8 +89,8 @@ def jst_today(now: datetime | None = None) -> date:
 
 def jst_date(moment: datetime) -> date:
     """The Japanese calendar day of a stored UTC moment (JST is UTC+9 all year: no DST)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    if moment.tzinfo is not None and moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
     return (moment + _JST_OFFSET).date()
 
 
