@@ -11,7 +11,7 @@ server, and p99 ≤ 5 ms at 1,000 requests a second. wrk runs from the same mach
   4. gunicorn --workers 2 (sync) on a free port;
   5. wrk, closed loop, 16 connections, alternating /healthz and the decision API (rotating 2,000
      employees, Authorization: Bearer …) for --rounds rounds; the median ratio of requests/s;
-  6. wrk at ~1,000 requests/s (20 connections, each waiting 20 ms between requests through
+  6. wrk at ~1,000 requests/s (24 connections, each waiting 20 ms between requests through
      wrk's delay()), the latency distribution's p99.
 
     .venv/bin/python bench/bench_access_api.py [--people 50000] [--share 0.5] [--sqlite] [--duration 6] [--rounds 5]
@@ -249,7 +249,7 @@ def main() -> int:
         health, decision = sum(healths) / len(healths), sum(decisions) / len(decisions)
         ratios = sorted(d / h for d, h in zip(decisions, healths))
         ratio = ratios[len(ratios) // 2]
-        paced_rate, percentiles, raw = _wrk(base + "/", args.duration * 2, 20, paced)
+        paced_rate, percentiles, raw = _wrk(base + "/", args.duration * 2, 24, paced)
         load = os.getloadavg()
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from portal.core.timeutil import utcnow
-from portal.dashboards.queries import counts_of, department_pairs
+from portal.dashboards.queries import department_pairs, department_summary
 from portal.dashboards.services import refresh_completion
 from portal.extensions import db
 from portal.training.queries import department_status_rows, manual_facts
@@ -88,12 +88,15 @@ def test_sql_counts_agree_with_the_status_rule(app, make_department, make_person
     today = utcnow().date()
     facts = manual_facts()
     pairs = department_pairs(facts, today, [department.id])
-    in_sql = {manual_id: c.by_status for manual_id, c in counts_of(pairs).items()}
+    counts, behind = department_summary(facts, today, [department.id])
+    in_sql = {manual_id: c.by_status for manual_id, c in counts.items()}
     in_python = {}
     for row in department_status_rows([department.id], None, today):
         in_python.setdefault(row.manual_id, Counter())[row.status] += 1
     assert {m: {s: n for s, n in c.items() if n} for m, c in in_sql.items()} == \
         {m: dict(c) for m, c in in_python.items()}
     assert len({s for c in in_python.values() for s in c}) >= 3
+    assert sorted(b[:4] for b in behind) == sorted((p.person_id, p.manual_id, p.status, p.due_date) for p in pairs
+                                    if p.status in ("overdue", "expired"))
     by_pair = {(p.person_id, p.manual_id): p.status for p in pairs}
     assert by_pair == {(r.person_id, r.manual_id): r.status for r in department_status_rows([department.id], None, today)}

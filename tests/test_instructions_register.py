@@ -206,3 +206,18 @@ def test_an_issue_date_range_backwards_is_refused_on_the_form(client, org, login
     assert response.status_code == 400
     assert "The end date must not be before the start date." in response.get_data(as_text=True)
     assert client.get("/instructions/register.csv", query_string={"issued_from-year": "x"}).status_code == 400
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
+def test_a_very_long_recipient_list_is_cut_in_the_pdf_and_says_where_the_rest_is(app, org, monkeypatch, tmp_path):
+    from portal.instructions import export_views
+
+    monkeypatch.setattr(export_views, "PDF_RECORD_PEOPLE_LIMIT", 2)
+    instruction = issue_directly(org.manager, departments=("CUST",))
+    response = client_for(app, org.manager).get(f"/instructions/{instruction.id}/record.pdf")
+    path = tmp_path / "record.pdf"
+    path.write_bytes(response.get_data())
+    response.close()
+    words = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "最初の2名" in words and "残り1名" in words
+    assert "髙橋 優子（C1）" not in words and "鈴木 美咲（C3）" in words  # たかはし is third in kana order: cut

@@ -133,3 +133,25 @@ def test_a_claim_held_by_a_live_run_is_not_taken_over(app, org):
     db.session.commit()
     assert services.claim_learner_reminders(org.today, now + timedelta(minutes=1), "run-b", 7) == 0
     assert services.claim_learner_reminders(org.today, now + services.CLAIM_TIMEOUT * 2, "run-c", 7) == 3
+
+
+def test_the_sql_claim_agrees_with_the_pure_rule(app, org, make_person):
+    from portal.core.timeutil import utcnow
+    from portal.reminders import services
+    from portal.reminders.rules import reminder_kind
+    from portal.training.queries import status_rows
+    from tests.certificates_fixtures import assign, started
+
+    for offset in (-1, 0, 6, 7, 8):  # around today and the edge of the seven-day window
+        person = make_person(f"W{offset + 10}", department=org.sales)
+        person.email = f"w{offset + 10}@example.co.jp"
+        assign(person, org.manual, due=org.today + timedelta(days=offset))
+        if offset == 6:
+            started(person, org.manual)
+    services.claim_learner_reminders(org.today, utcnow(), "run", 7)
+    db.session.commit()
+    claimed = {(row.person_id, row.manual_id): row.kind for row in db.session.scalars(select(ReminderLog))}
+    expected = {(r.person_id, r.manual_id): reminder_kind(r.status, r.due_date, org.today, 7)
+                for r in status_rows(None, None, org.today)}
+    assert claimed == {pair: kind for pair, kind in expected.items() if kind}
+    assert sorted(set(claimed.values())) == ["due_soon", "overdue"]

@@ -85,11 +85,11 @@ def _pair_table(pairs, people, titles, slugs, department_code: str) -> tuple[lis
 def department_export(department_id: int, fmt: str):
     """The department's tables: summary per manual, people behind, every person × manual."""
     department, today, locale = load_department(department_id), jst_today(), current_locale()
-    data = department_data(department, today, locale, details=True)
+    data = department_data(department, today, locale)
     summary = [[m.title(locale), m.slug, *(c.by_status[s] for s in queries.STATUS_COLUMNS), c.assigned,
                 _share(c.share_current)] for m, c in data["rows"]]
-    slugs = {manual_id: manual.slug for manual_id, manual in data["manuals"].items()}
-    pairs, people, titles = data["pairs"], data["people"], data["titles"]
+    people, titles, slugs = data["people"], data["titles"], data["slugs"]
+    pairs = queries.department_pairs(queries.manual_facts(), today, [department.id])
     behind = [p for p in pairs if p.status in queries.BEHIND]
     tables = {
         "summary": (_("Summary"), [_("Manual"), _("Manual ID"), *_status_header(), _("Assigned"),

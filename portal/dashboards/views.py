@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.certificates.queries import certificates_of
 from portal.core.access import roles_required
-from portal.core.i18n import current_locale
+from portal.core.i18n import current_locale, format_date
 from portal.core.mail import deliver
 from portal.core.timeutil import utcnow
 from portal.dashboards import charts, queries
@@ -86,17 +86,15 @@ def index():
                            organisation=scope is None, locale=current_locale())
 
 
-def department_data(department, today, locale: str, details: bool = False) -> dict:
-    """Everything the department page and its exports show (a fixed six queries, one status pass)."""
+def department_data(department, today, locale: str) -> dict:
+    """Everything the department page shows (a fixed six queries, one pass of the status rule)."""
     facts = manual_facts()
-    pairs = queries.department_pairs(facts, today, [department.id], details)
-    counts = queries.counts_of(pairs)
+    counts, behind_pairs = queries.department_summary(facts, today, [department.id])
     manuals = queries.manuals_by_id(list(counts))
     people = queries.people_in([department.id])
     behind: dict[int, list] = {}
-    for pair in pairs:
-        if pair.status in queries.BEHIND:
-            behind.setdefault(pair.person_id, []).append(pair)
+    for pair in behind_pairs:
+        behind.setdefault(pair.person_id, []).append(pair)
     titles = {manual_id: manual.title(locale) for manual_id, manual in manuals.items()}
     slugs = {manual_id: manual.slug for manual_id, manual in manuals.items()}
     behind_people = [{"person": person, "manuals": sorted(behind[person.id], key=lambda p: slugs[p.manual_id])}
@@ -104,8 +102,10 @@ def department_data(department, today, locale: str, details: bool = False) -> di
     rows = [(manual, counts[manual.id]) for manual in manuals.values()]
     chart = charts.stacked_bars([(titles[m.id], c.by_status) for m, c in rows], queries.STATUS_COLUMNS)
     points = queries.trend(today, [department.id])
-    return {"department": department, "rows": rows, "manuals": manuals, "titles": titles, "pairs": pairs,
-            "people": people, "behind": behind_people, "chart": chart, "trend": points,
+    # A few distinct due dates, formatted once each (和暦 included) rather than once per line.
+    due_text = {day: format_date(day) for day in {p.due_date for p in behind_pairs if p.due_date}}
+    return {"department": department, "rows": rows, "manuals": manuals, "titles": titles, "slugs": slugs,
+            "people": people, "behind": behind_people, "chart": chart, "trend": points, "due_text": due_text,
             "trend_chart": charts.line_chart([(p.day, p.share_current) for p in points]),
             "reminded": reminded_today(list(behind), today), "today": today}
 
@@ -151,11 +151,7 @@ def remind(department_id: int, person_id: int):
     try:
         message = remind_person(viewer, person, [department.id], today, now, claim)
         db.session.commit()
-    except AlreadyRemindedToday:
-        db.session.rollback()
-        flash(_("%(person)s has already been reminded today.", person=label), "warning")
-        return back
-    except IntegrityError:  # another manager's click won the race for today's row
+    except (AlreadyRemindedToday, IntegrityError):  # IntegrityError: another click won the race for today's row
         db.session.rollback()
         flash(_("%(person)s has already been reminded today.", person=label), "warning")
         return back
@@ -190,8 +186,15 @@ def organisation():
     heat = queries.heat_map()
     departments = queries.departments_by_id({d for d, _m in heat.cells} or set())
     manuals = queries.manuals_by_id({m for _d, m in heat.cells} or set())
+    rows = []
+    for department in departments.values():
+        shares = [heat.cells[(department.id, m)].share_current if (department.id, m) in heat.cells else None
+                  for m in manuals]
+        total = heat.by_department.get(department.id)
+        rows.append((department, charts.heat_cells(shares), total.share_current if total else None))
     points = queries.trend(today)
     return render_template("dashboards/organisation.html", heat=heat, departments=departments, manuals=manuals,
+                           rows=rows,
                            trend=points, trend_chart=charts.line_chart([(p.day, p.share_current) for p in points]),
                            heat_class=charts.heat_class, form=ActionForm(), locale=current_locale(),
                            may_refresh=_viewer().has_role("training_admin", "admin"))
