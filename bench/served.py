@@ -74,8 +74,8 @@ class Browser:
             if "/login" in response.url:
                 raise SystemExit(f"sign-in as {employee_no} failed")
 
-    def timed(self, path: str, runs: int, warmup: int = 5) -> list[float]:
-        """Milliseconds per GET, after a warm-up (every response must be 200)."""
+    def timed(self, path: str, runs: int, warmup: int = 20) -> list[float]:
+        """Milliseconds per GET, after a warm-up that reaches every worker (every response must be 200)."""
         for _ in range(warmup):
             self.get(path)
         times = []

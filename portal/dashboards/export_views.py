@@ -19,6 +19,7 @@ from portal.dashboards.services import record_dashboard_export
 from portal.dashboards.views import (ORGANISATION_VIEWERS, VIEWERS, bp, department_data, load_department,
                                      load_person, person_data, dashboard_status_label)
 from portal.extensions import db
+from portal.training.queries import manual_facts
 from portal.training.status import jst_today
 
 FORMATS = ("csv", "xlsx")
@@ -89,7 +90,7 @@ def department_export(department_id: int, fmt: str):
     summary = [[m.title(locale), m.slug, *(c.by_status[s] for s in queries.STATUS_COLUMNS), c.assigned,
                 _share(c.share_current)] for m, c in data["rows"]]
     people, titles, slugs = data["people"], data["titles"], data["slugs"]
-    pairs = queries.department_pairs(queries.manual_facts(), today, [department.id])
+    pairs = queries.department_pairs(manual_facts(), today, [department.id])
     behind = [p for p in pairs if p.status in queries.BEHIND]
     tables = {
         "summary": (_("Summary"), [_("Manual"), _("Manual ID"), *_status_header(), _("Assigned"),

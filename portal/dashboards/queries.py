@@ -21,7 +21,7 @@ from portal.manuals.models import Manual, TrainingAssignment
 from portal.org.models import Department, Person
 from portal.org.queries import visible_department_ids
 from portal.training.models import QuizAttempt, TrainingProgress
-from portal.training.queries import ManualFacts, manual_facts
+from portal.training.queries import ManualFacts
 from portal.training.sql_rule import id_filter, manual_rule_values, status_case
 from portal.training.status import CURRENT, DUE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE
 

@@ -17,8 +17,9 @@ from portal.dashboards.forms import ActionForm
 from portal.dashboards.services import refresh_completion
 from portal.extensions import db
 from portal.org.queries import visible_department_ids
+from portal.reminders.queries import reminded_today
 from portal.reminders.services import (AlreadyRemindedToday, NoAddress, NothingToRemind, mark_sent, new_claim,
-                                       release_claim, remind_person, reminded_today)
+                                       release_claim, remind_person)
 from portal.training.queries import manual_facts, status_rows
 from portal.training.status import jst_today
 

@@ -19,7 +19,7 @@ from portal.core.mail import open_transport
 from portal.core.timeutil import utcnow
 from portal.dashboards.services import refresh_completion
 from portal.extensions import db
-from portal.reminders import services
+from portal.reminders import messages, services
 from portal.training.status import jst_today
 
 
@@ -45,28 +45,28 @@ def send_command(day, no_digest: bool, no_snapshot: bool) -> None:
     claimed = services.claim_learner_reminders(today, utcnow(), claim, days_before)
     claimed_digests = 0 if no_digest else services.claim_digests(today, utcnow(), claim)
     db.session.commit()
-    messages = services.claimed_learner_messages(claim, today)
-    digests = [] if no_digest else services.claimed_digest_messages(claim, today)
-    sent, failed = _send_all(messages + digests)
+    reminders = messages.claimed_learner_messages(claim, today)
+    digests = [] if no_digest else messages.claimed_digest_messages(claim, today)
+    sent, failed = _send_all(reminders + digests)
     services.release_claim(claim)
     summary = {"day": today.isoformat(), "reminders_claimed": claimed, "digests_claimed": claimed_digests,
-               "messages": len(messages), "digests": len(digests), "sent": sent, "failed": failed}
+               "messages": len(reminders), "digests": len(digests), "sent": sent, "failed": failed}
     services.record_run(summary)
     db.session.commit()
-    click.echo(f"{today.isoformat()}: {sent} messages sent ({len(messages)} reminders, {len(digests)} digests), "
+    click.echo(f"{today.isoformat()}: {sent} messages sent ({len(reminders)} reminders, {len(digests)} digests), "
                f"{failed} failed, in {time.perf_counter() - started:.1f} s")
     if failed:
         sys.exit(1)
 
 
-def _send_all(messages: list[services.PersonMessage]) -> tuple[int, int]:
+def _send_all(outgoing: list[messages.PersonMessage]) -> tuple[int, int]:
     """Send each message and commit its sent_at at once; a failure reconnects and goes on."""
-    if not messages:
+    if not outgoing:
         return 0, 0
     sent = failed = 0
     transport = None
     try:
-        for message in messages:
+        for message in outgoing:
             try:
                 transport = transport or open_transport()
                 transport.send(message.mail)

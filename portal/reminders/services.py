@@ -1,4 +1,4 @@
-"""Reminders: claim what is owed (reminder_log rows), build the messages, mark them sent.
+"""Reminders: claim what is owed (reminder_log rows), mark it sent; the manager's remind button.
 
 Crash safety. A reminder is first inserted as a row (unique per person, kind, JST day and
 manual; per ISO week for digests), claimed by one run, committed, and only then sent;
@@ -13,31 +13,24 @@ Everything here flushes and never commits: the CLI and the views commit at the e
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import and_, case, insert, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import Date, Integer, String
 
 from portal.audit.services import record_event
-from portal.core.mail import OutgoingMail, render_mail
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 from portal.manuals.models import Manual, TrainingAssignment
-from portal.org.models import Department, Person, PersonRole, department_managers
+from portal.org.models import Person, PersonRole, department_managers
+from portal.reminders.messages import PersonMessage, ReminderItem, learner_message
 from portal.reminders.models import ReminderLog
+from portal.reminders.queries import pairs_select
 from portal.reminders.rules import BEHIND_STATUSES, DIGEST, DUE_SOON, OPEN_STATUSES, OVERDUE_KIND, week_start
-from portal.training.models import TrainingProgress
-from portal.training.queries import manual_facts
-from portal.training.sql_rule import id_filter, manual_rule_values, status_case
 
 #: A claim older than this belongs to a run that died; another run may take the rows over.
 CLAIM_TIMEOUT = timedelta(minutes=15)
-#: A digest lists at most this many lines; the rest are counted.
-DIGEST_MAX_LINES = 200
 
 
 class AlreadyRemindedToday(Exception):
@@ -64,30 +57,9 @@ def _insert_ignoring_duplicates():
     return module.insert(ReminderLog)
 
 
-def _pairs(today: date, *columns, department_ids=None):
-    """Assigned pairs of active people with an address, with the status decided in SQL."""
-    facts = manual_facts()
-    if not facts:
-        return None
-    rule = manual_rule_values(facts, today)
-    stmt = (
-        select(TrainingAssignment.person_id, TrainingAssignment.manual_id, TrainingAssignment.due_date,
-               status_case(rule, today).label("status"), *columns)
-        .select_from(TrainingAssignment)
-        .join(rule, rule.c.manual_id == TrainingAssignment.manual_id)
-        .join(Person, Person.id == TrainingAssignment.person_id)
-        .outerjoin(TrainingProgress, and_(TrainingProgress.person_id == TrainingAssignment.person_id,
-                                          TrainingProgress.manual_id == TrainingAssignment.manual_id))
-        .where(Person.active.is_(True))
-    )
-    if department_ids is not None:
-        stmt = stmt.where(id_filter(Person.department_id, department_ids))
-    return stmt
-
-
 def claim_learner_reminders(today: date, now: datetime, claim: str, days_before: int) -> int:
     """Record today's due-soon and overdue reminders (one INSERT … SELECT), then claim every unsent one."""
-    pairs = _pairs(today)
+    pairs = pairs_select(today)
     if pairs is not None:
         pairs = pairs.where(Person.email != "").subquery("pairs")
         kind = case((pairs.c.status.in_(BEHIND_STATUSES), OVERDUE_KIND), else_=DUE_SOON)
@@ -103,7 +75,7 @@ def claim_learner_reminders(today: date, now: datetime, claim: str, days_before:
 
 def claim_digests(today: date, now: datetime, claim: str) -> int:
     """Record this ISO week's digest for every manager with someone overdue, then claim the unsent ones."""
-    pairs = _pairs(today, Person.department_id)
+    pairs = pairs_select(today, Person.department_id)
     if pairs is not None:
         behind = pairs.subquery("pairs")
         managers = (select(department_managers.c.person_id).distinct()
@@ -127,113 +99,6 @@ def _claim(claim: str, now: datetime, *where) -> int:
                                   or_(ReminderLog.claim.is_(None), ReminderLog.claimed_at < stale))
         .values(claim=claim, claimed_at=now).execution_options(synchronize_session=False))
     return result.rowcount or 0
-
-
-@dataclass
-class ReminderItem:
-    """One manual in a reminder."""
-
-    title: str
-    slug: str
-    due_date: date | None
-
-
-@dataclass
-class PersonMessage:
-    """One message and the reminder_log rows it settles once sent."""
-
-    mail: OutgoingMail
-    log_ids: list[int] = field(default_factory=list)
-
-
-def _locale(person_locale: str) -> str:
-    return "en" if person_locale == "en" else "ja"
-
-
-def _link(path: str) -> str:
-    return current_app.config["PORTAL_BASE_URL"].rstrip("/") + path
-
-
-def learner_message(person: Person, overdue: list[ReminderItem], due_soon: list[ReminderItem],
-                    today: date) -> OutgoingMail:
-    """The reminder to one learner: what is overdue and what is due soon, in their language."""
-    return render_mail(f"reminders/learner.{_locale(person.locale)}.txt", to=person.email, person=person,
-                       overdue=overdue, due_soon=due_soon, today=today, link=_link("/"))
-
-
-def claimed_learner_messages(claim: str, today: date) -> list[PersonMessage]:
-    """One message per person for the rows this run claimed (one query)."""
-    rows = db.session.execute(
-        select(ReminderLog.id, ReminderLog.kind, Person, Manual.title_ja, Manual.title_en, Manual.slug,
-               TrainingAssignment.due_date)
-        .join(Person, Person.id == ReminderLog.person_id)
-        .join(Manual, Manual.id == ReminderLog.manual_id)
-        .outerjoin(TrainingAssignment, and_(TrainingAssignment.person_id == ReminderLog.person_id,
-                                            TrainingAssignment.manual_id == ReminderLog.manual_id))
-        .where(ReminderLog.claim == claim, ReminderLog.sent_at.is_(None), ReminderLog.kind != DIGEST)
-        .order_by(Person.id, Manual.slug))
-    grouped: dict[int, tuple[Person, list, list, list]] = {}
-    for log_id, kind, person, title_ja, title_en, slug, due_date in rows:
-        entry = grouped.setdefault(person.id, (person, [], [], []))
-        title = title_en if _locale(person.locale) == "en" and title_en else title_ja
-        (entry[1] if kind == OVERDUE_KIND else entry[2]).append(ReminderItem(title, slug, due_date))
-        entry[3].append(log_id)
-    return [PersonMessage(learner_message(person, overdue, due_soon, today), log_ids)
-            for person, overdue, due_soon, log_ids in grouped.values()]
-
-
-@dataclass
-class DigestLine:
-    """One overdue person × manual in a manager's digest."""
-
-    department: str
-    name: str
-    employee_no: str
-    manual: str
-    due_date: date | None
-    status: str
-
-
-def claimed_digest_messages(claim: str, today: date) -> list[PersonMessage]:
-    """One digest per manager whose digest row this run claimed (three queries)."""
-    logs = db.session.execute(select(ReminderLog.id, Person).join(Person, Person.id == ReminderLog.person_id).where(
-        ReminderLog.claim == claim, ReminderLog.sent_at.is_(None), ReminderLog.kind == DIGEST)).all()
-    if not logs:
-        return []
-    managed: dict[int, set[int]] = defaultdict(set)
-    for manager_id, department_id in db.session.execute(
-            select(department_managers.c.person_id, department_managers.c.department_id)
-            .where(id_filter(department_managers.c.person_id, [person.id for _log, person in logs]))):
-        managed[manager_id].add(department_id)
-    departments = {d for ids in managed.values() for d in ids}
-    lines_by_department: dict[int, list[tuple]] = defaultdict(list)
-    pairs = _pairs(today, Person.department_id, Person.name, Person.name_kana, Person.employee_no,
-                   department_ids=departments) if departments else None
-    if pairs is not None:
-        behind = pairs.subquery("pairs")
-        for row in db.session.execute(
-                select(behind.c.department_id, Department.code, Department.name_ja, Department.name_en,
-                       behind.c.name, behind.c.name_kana, behind.c.employee_no, Manual.title_ja, Manual.title_en,
-                       behind.c.due_date, behind.c.status)
-                .join(Department, Department.id == behind.c.department_id)
-                .join(Manual, Manual.id == behind.c.manual_id)
-                .where(behind.c.status.in_(BEHIND_STATUSES))
-                .order_by(Department.code, behind.c.name_kana, behind.c.employee_no, Manual.slug)):
-            lines_by_department[row[0]].append(row[1:])
-    messages = []
-    for log_id, manager in logs:
-        locale = _locale(manager.locale)
-        lines = [DigestLine(f"{name_en if locale == 'en' and name_en else name_ja}（{code}）", name, number,
-                            title_en if locale == "en" and title_en else title_ja, due, status)
-                 for department_id in sorted(managed[manager.id])
-                 for code, name_ja, name_en, name, _kana, number, title_ja, title_en, due, status
-                 in lines_by_department.get(department_id, ())]
-        mail = render_mail(f"reminders/digest.{locale}.txt", to=manager.email, person=manager,
-                           lines=lines[:DIGEST_MAX_LINES], more=max(len(lines) - DIGEST_MAX_LINES, 0),
-                           people=len({line.employee_no for line in lines}), week=week_start(today),
-                           link=_link("/dashboards/"))
-        messages.append(PersonMessage(mail, [log_id]))
-    return messages
 
 
 def mark_sent(log_ids: list[int], now: datetime) -> None:
@@ -264,7 +129,7 @@ def remind_person(actor: Person, person: Person, department_ids, today: date, no
         ReminderLog.person_id == person.id, ReminderLog.kind == OVERDUE_KIND, ReminderLog.day == today).limit(1))
     if already is not None:
         raise AlreadyRemindedToday()
-    pairs = _pairs(today, department_ids=department_ids)
+    pairs = pairs_select(today, department_ids=department_ids)
     behind = [] if pairs is None else db.session.execute(
         pairs.where(TrainingAssignment.person_id == person.id)).all()
     behind = [row for row in behind if row.status in BEHIND_STATUSES]
@@ -282,17 +147,7 @@ def remind_person(actor: Person, person: Person, department_ids, today: date, no
     record_event(actor, "reminder.sent", object_type="person", object_id=person.id,
                  details={"employee_no": person.employee_no, "kind": OVERDUE_KIND, "day": today.isoformat(),
                           "manuals": sorted(manuals[row.manual_id].slug for row in behind)})
-    locale = _locale(person.locale)
-    items = [ReminderItem(manuals[row.manual_id].title(locale), manuals[row.manual_id].slug, row.due_date)
+    locale = "en" if person.locale == "en" else "ja"
+    items = [ReminderItem(manuals[row.manual_id].title(locale), manuals[row.manual_id].slug, row.due_date, row.status)
              for row in sorted(behind, key=lambda r: manuals[r.manual_id].slug)]
     return PersonMessage(learner_message(person, items, [], today), log_ids)
-
-
-def reminded_today(person_ids, today: date) -> dict[int, datetime]:
-    """{person_id: first overdue reminder time today} for people already reminded (one query)."""
-    if not person_ids:
-        return {}
-    rows = db.session.execute(select(ReminderLog.person_id, ReminderLog.created_at).where(
-        id_filter(ReminderLog.person_id, person_ids), ReminderLog.kind == OVERDUE_KIND, ReminderLog.day == today)
-        .order_by(ReminderLog.created_at.desc()))
-    return {person_id: created_at for person_id, created_at in rows}
