@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+#: The repository's gunicorn settings, as `make run` and production use them.
+CONFIG = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
 
 def _free_port() -> int:
@@ -33,8 +35,8 @@ def gunicorn(database_url: str, workers: int = 2, threads: int = 1):
     env = {**os.environ, "PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": "bench-secret",
            "PORTAL_INSECURE_HTTP": "1"}
     process = subprocess.Popen(
-        [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-         "--log-level", "warning", "portal:create_app()"], env=env, stdout=subprocess.DEVNULL)
+        [str(GUNICORN), "--config", str(CONFIG), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads), "--log-level", "warning", "portal:create_app()"], env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
