@@ -14,14 +14,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
+from databases import fresh_postgres  # noqa: E402 - bench/ is on sys.path when run as a script
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 PORTAL = Path(sys.executable).with_name("portal")
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_SECONDS = 60
 
 
@@ -53,24 +50,8 @@ def bench_sqlite(people: int, departments: int) -> float:
 
 def bench_postgres(people: int, departments: int) -> float | None:
     """A fresh PostgreSQL database, dropped afterwards."""
-    url = make_url(os.environ.get("PORTAL_BENCH_POSTGRES_URL") or os.environ.get("PORTAL_TEST_POSTGRES_URL")
-                   or DEFAULT_POSTGRES)
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"portal_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # no server here: say so, measure the rest
-        print(f"PostgreSQL skipped: {type(error).__name__}: {str(error).splitlines()[0]}")
-        admin.dispose()
-        return None
-    try:
-        return _measure("PostgreSQL", url.set(database=name).render_as_string(hide_password=False),
-                        people, departments)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres() as url:
+        return None if url is None else _measure("PostgreSQL", url, people, departments)
 
 
 def main() -> int:

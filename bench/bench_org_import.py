@@ -18,18 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from portal.demo.organisation import large_rows  # noqa: E402
 from portal.org.hr_csv import HR_COLUMNS  # noqa: E402
+from databases import fresh_postgres  # noqa: E402 - bench/ is on sys.path when run as a script
 
 PORTAL = Path(sys.executable).with_name("portal")
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FIRST_TARGET, LATER_TARGET = 60, 20
 
 
@@ -88,25 +85,8 @@ def bench_sqlite(people: int, departments: int) -> bool:
 
 def bench_postgres(people: int, departments: int) -> bool:
     """A fresh PostgreSQL database, dropped afterwards."""
-    url = make_url(os.environ.get("PORTAL_BENCH_POSTGRES_URL") or os.environ.get("PORTAL_TEST_POSTGRES_URL")
-                   or DEFAULT_POSTGRES)
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"portal_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # no server here: say so, measure the rest
-        print(f"PostgreSQL skipped: {type(error).__name__}: {str(error).splitlines()[0]}")
-        admin.dispose()
-        return True
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            return _measure("PostgreSQL", url.set(database=name).render_as_string(hide_password=False),
-                            Path(folder), people, departments)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres() as url, tempfile.TemporaryDirectory() as folder:
+        return True if url is None else _measure("PostgreSQL", url, Path(folder), people, departments)
 
 
 def main() -> int:
