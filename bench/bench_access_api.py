@@ -8,15 +8,23 @@ server, and p99 ≤ 5 ms at 1,000 requests a second. wrk runs from the same mach
      --share of the people (bulk rows, as the services would leave them), then
      refresh_access_decisions() over all of them (timed: the set-based refresh);
   3. a token from `portal systems token bench` (its last line);
-  4. gunicorn --workers 2 (sync) on a free port;
+  4. gunicorn --workers 2 on a free port, with the repository's gunicorn.conf.py; by default
+     gthread workers with one thread each: they keep connections alive, as the protected system's
+     HTTP client will (sync workers close every connection: at 1,000 calls a second the caller
+     would open 1,000 connections a second and hold ~60,000 in TIME_WAIT);
   5. wrk, closed loop, 16 connections, alternating /healthz and the decision API (rotating 2,000
      employees, Authorization: Bearer …) for --rounds rounds; the median ratio of requests/s;
-  6. wrk at ~1,000 requests/s (24 connections, each waiting 20 ms between requests through
-     wrk's delay()), the latency distribution's p99.
+  6. p99 at 1,000 requests/s, open loop (bench/open_loop.py): request i leaves at start + i/1000 s
+     whatever happened before, and its latency counts from that moment (what wrk2's -R does).
+     wrk's delay() is not used for this: it is a closed loop, so a stall delays the next requests
+     instead of showing in them (coordinated omission), the rate falls as latency rises, and the
+     connections' fixed 20 ms pauses make bursts. Its figure is printed too, for comparison.
 
     .venv/bin/python bench/bench_access_api.py [--people 50000] [--share 0.5] [--sqlite] [--duration 6] [--rounds 5]
+        [--worker-class gthread|sync] [--threads 1] [--workers 2]
 
-Needs wrk (apt-get install -y wrk).
+Needs wrk (apt-get install -y wrk). The load generators run on the same 2 cores as the server, and so
+does anything else on the machine: the load average is printed at the start and the end.
 """
 from __future__ import annotations
 
@@ -36,6 +44,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's portal package
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # open_loop
+
+from open_loop import paced  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -197,12 +208,16 @@ def main() -> int:
     parser.add_argument("--sqlite", action="store_true", help="SQLite file instead of PostgreSQL")
     parser.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=5, help="alternating /healthz and decision runs")
-    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"))
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rate", type=int, default=TARGET_RATE, help="requests/s of the open-loop run")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk): SKIPPED")
         return 1
     folder = Path(tempfile.mkdtemp(prefix="bench-access-"))
+    load_at_start = os.getloadavg()
     url = _database(args, folder)
     env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": "bench", "PORTAL_INSECURE_HTTP": "1",
            "PORTAL_MAIL_DIR": str(folder / "mail")}
@@ -216,10 +231,10 @@ def main() -> int:
     token = _portal(env, "systems", "token", "bench", "--name", "bench").strip().splitlines()[-1]
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+    command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
                "--worker-class", args.worker_class, "--log-level", "warning", "portal:create_app()"]
     if args.worker_class == "gthread":
-        command[5:5] = ["--threads", "4"]
+        command[5:5] = ["--threads", str(args.threads)]
     server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     try:
         for _ in range(150):
@@ -233,8 +248,8 @@ def main() -> int:
             raise SystemExit("gunicorn did not start")
         rotate = folder / "rotate.lua"
         rotate.write_text(LUA_ROTATE % (", ".join(f'"{n}"' for n in sample), token, ""))
-        paced = folder / "paced.lua"
-        paced.write_text(LUA_ROTATE % (", ".join(f'"{n}"' for n in sample), token, LUA_DELAY % 20))
+        paced_script = folder / "paced.lua"
+        paced_script.write_text(LUA_ROTATE % (", ".join(f'"{n}"' for n in sample), token, LUA_DELAY % 20))
         with urllib.request.urlopen(urllib.request.Request(
                 f"{base}/api/v1/access-decisions?system=bench&employee={sample[0]}",
                 headers={"Authorization": f"Bearer {token}"})) as response:
@@ -249,24 +264,39 @@ def main() -> int:
         health, decision = sum(healths) / len(healths), sum(decisions) / len(decisions)
         ratios = sorted(d / h for d, h in zip(decisions, healths))
         ratio = ratios[len(ratios) // 2]
-        paced_rate, percentiles, raw = _wrk(base + "/", args.duration * 2, 24, paced)
+        wrk_rate, wrk_percentiles, _raw = _wrk(base + "/", args.duration * 2, 24, paced_script)
+        targets = [(f"/api/v1/access-decisions?system=bench&employee={n}", {"Authorization": f"Bearer {token}"})
+                   for n in sample]
+        paced(base, targets, args.rate // 2, 2)  # warm up the connections
+        open_loop = paced(base, targets, args.rate, args.duration * 2)
         load = os.getloadavg()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         _drop(args)
         shutil.rmtree(folder, ignore_errors=True)
-    p99 = percentiles.get("99", float("inf"))
-    ok_ratio, ok_p99 = ratio >= TARGET_RATIO, p99 <= TARGET_P99_MS and paced_rate >= 0.9 * TARGET_RATE
+    p99 = open_loop["p99"]
+    errors = sum(count for status, count in open_loop["statuses"].items() if status != 200)
+    ok_ratio = ratio >= TARGET_RATIO
+    ok_p99 = p99 <= TARGET_P99_MS and open_loop["completed_rate"] >= 0.95 * TARGET_RATE and not errors
+    workers = f"{args.workers} {args.worker_class} workers" + (
+        f" × {args.threads} thread{'s' if args.threads > 1 else ''}" if args.worker_class == "gthread" else "")
+    print(f"load average at the start: {load_at_start[0]:.1f} (1 min), {load_at_start[1]:.1f} (5 min) "
+          f"on {os.cpu_count()} CPUs")
     print(f"/healthz: {health:,.0f} requests/s (wrk, 16 connections, {args.rounds} × {args.duration} s, "
-          f"gunicorn 2 {args.worker_class} workers)")
+          f"gunicorn {workers})")
     print(f"decision API: {decision:,.0f} requests/s")
     print(f"throughput ratio (median of {args.rounds} alternating rounds): {ratio:.0%} "
           f"[{', '.join(f'{r:.0%}' for r in ratios)}] ({'ok' if ok_ratio else 'TOO SLOW'}; target ≥ {TARGET_RATIO:.0%})")
     print(f"load average at the end: {load[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine skews absolute figures)")
-    print(f"paced run: {paced_rate:,.0f} requests/s; latency p50 {percentiles.get('50', 0):.2f} ms, "
-          f"p75 {percentiles.get('75', 0):.2f} ms, p90 {percentiles.get('90', 0):.2f} ms, p99 {p99:.2f} ms "
-          f"({'ok' if ok_p99 else 'TOO SLOW'}; target p99 ≤ {TARGET_P99_MS} ms at ~{TARGET_RATE} requests/s)")
+    print(f"for comparison, wrk closed loop with delay() (24 connections, 20 ms pauses): {wrk_rate:,.0f} requests/s, "
+          f"p50 {wrk_percentiles.get('50', 0):.2f} ms, p99 {wrk_percentiles.get('99', 0):.2f} ms (not the target figure)")
+    print(f"open loop at {args.rate:,} requests/s for {args.duration * 2} s: {open_loop['completed_rate']:,.0f} answered/s, "
+          f"{errors} errors; latency from the scheduled moment p50 {open_loop['p50']:.2f} ms, "
+          f"p90 {open_loop['p90']:.2f} ms, p99 {p99:.2f} ms, p99.9 {open_loop['p99.9']:.2f} ms, max {open_loop['max']:.1f} ms; "
+          f"generator late by up to {open_loop['max_lag_ms']:.1f} ms, {open_loop['connections']} connections, "
+          f"generator CPU {open_loop['generator_cpu_s']:.1f} s "
+          f"({'ok' if ok_p99 else 'TOO SLOW'}; target p99 ≤ {TARGET_P99_MS} ms at {TARGET_RATE} requests/s)")
     return 0 if ok_ratio and ok_p99 else 1
 
 

@@ -1,11 +1,14 @@
 """The portal served by gunicorn on 127.0.0.1 for benchmarks, and a signed-in HTTP client for it.
 
-Used by bench/bench_dashboards.py: a real server (not the test client), so the figures include
-WSGI, sessions, templates and the database as production has them. Requests go to loopback only.
+Used by bench/bench_dashboards.py and bench/bench_training_submit.py: a real server (not the
+test client), so the figures include WSGI, sessions, templates and the database as production
+has them. Requests go to loopback only. cpu_seconds() reads what the server's processes (and
+PostgreSQL's backends on this machine) spent, so a figure per request survives a busy machine.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.cookiejar
 import os
 import re
@@ -28,15 +31,36 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclasses.dataclass(frozen=True)
+class Served:
+    """A running gunicorn: its base URL, port and master process."""
+
+    base: str
+    port: int
+    process: subprocess.Popen
+
+    def worker_pids(self) -> list[int]:
+        """The master's worker processes (children)."""
+        return _children(self.process.pid)
+
+
 @contextlib.contextmanager
 def gunicorn(database_url: str, workers: int = 2, threads: int = 1):
     """Yield the base URL of the portal served by gunicorn on the database; stop it afterwards."""
+    with serve(database_url, workers, threads) as served:
+        yield served.base
+
+
+@contextlib.contextmanager
+def serve(database_url: str, workers: int = 2, threads: int = 1, *, app: str = "portal:create_app()",
+          env: dict | None = None, options: tuple[str, ...] = ()):
+    """Yield a Served portal (the repository's gunicorn.conf.py, gthread workers when threads > 1)."""
     port = _free_port()
     env = {**os.environ, "PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": "bench-secret",
-           "PORTAL_INSECURE_HTTP": "1"}
+           "PORTAL_INSECURE_HTTP": "1", **(env or {})}
     process = subprocess.Popen(
         [str(GUNICORN), "--config", str(CONFIG), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--log-level", "warning", "portal:create_app()"], env=env, stdout=subprocess.DEVNULL)
+         "--threads", str(threads), "--log-level", "warning", *options, app], env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -49,10 +73,33 @@ def gunicorn(database_url: str, workers: int = 2, threads: int = 1):
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise SystemExit("gunicorn did not start") from None
                 time.sleep(0.2)
-        yield base
+        yield Served(base, port, process)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _children(pid: int) -> list[int]:
+    """Child process ids of a process (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except OSError:
+        return []
+
+
+def cpu_seconds(pids) -> dict[int, float]:
+    """User + system CPU seconds each process (all its threads) has used so far; missing ones are left out."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15 of stat)
+    return used
 
 
 class Browser:

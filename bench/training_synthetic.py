@@ -135,6 +135,39 @@ def insert_training(today: date) -> None:
     now = datetime.combine(today, datetime.min.time()).replace(hour=3)
     params = {"soon": today + timedelta(days=20), "past": today - timedelta(days=5),
               "recent": now - timedelta(days=30), "old": now - timedelta(days=400), "now": now}
+    # Every pair's status row, pending (as migration 0008 leaves them; settled by `portal training
+    # rebuild-status` or the daily settle), and the facts written with the status triggers off.
+    db.session.execute(text(
+        "INSERT INTO training_status_rows (person_id, manual_id, pending, stale_from) "
+        "SELECT p.id, m.id, :pending, :stale FROM people p CROSS JOIN manuals m ORDER BY p.id, m.id"),
+        {"pending": True, "stale": date(1900, 1, 1)})
+    with _status_triggers_off():
+        _insert_facts(params)
+
+
+@contextlib.contextmanager
+def _status_triggers_off():
+    """Bulk synthetic inserts skip the triggers that mark status rows pending (all are pending already)."""
+    tables = ("training_assignments", "training_progress")
+    if db.session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        yield
+        for table in tables:
+            db.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+        return
+    triggers = db.session.execute(text(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN "
+        "('training_assignments', 'training_progress') AND name LIKE '%status%'")).all()
+    for name, _sql in triggers:
+        db.session.execute(text(f"DROP TRIGGER {name}"))
+    yield
+    for _name, sql in triggers:
+        db.session.execute(text(sql))
+
+
+def _insert_facts(params: dict) -> None:
+    """The assignments and progress rows, in two INSERT … SELECT statements."""
     db.session.execute(text(
         "INSERT INTO training_assignments (person_id, manual_id, since_edition_id, due_date, assigned_at) "
         "SELECT p.id, e.manual_id, e.id, CASE WHEN (p.id + e.manual_id) % 9 = 0 THEN :past ELSE :soon END, :now "

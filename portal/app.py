@@ -79,13 +79,17 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    from portal.access.fast_api import install as install_decision_fast_path
     from portal.core.access import enforce_access
     from portal.core.errors import register_error_handlers
     from portal.core.security import add_security_headers
+    from portal.core.sessions import CookieSessionInterface
 
+    app.session_interface = CookieSessionInterface()
     app.before_request(enforce_access)
     app.after_request(add_security_headers)
     register_error_handlers(app)
+    install_decision_fast_path(app)  # the decision API's hot call skips Flask's per-request work
 
 
 def _register_cli(app: Flask) -> None:

@@ -10,6 +10,7 @@ def BLUEPRINTS():  # noqa: N802 - reads as a constant list at the call site
     from portal.auth.views import bp as auth_bp
     from portal.home.views import bp as home_bp
     from portal.instructions.views import bp as instructions_bp
+    from portal.lookups.views import bp as lookups_bp  # look-up requests (issue 7)
     from portal.manuals.views import bp as manuals_bp
     from portal.org.views import bp as org_bp
     from portal.training.api import bp as training_api_bp  # training (issue 4)
@@ -18,7 +19,7 @@ def BLUEPRINTS():  # noqa: N802 - reads as a constant list at the call site
     from portal.certificates.views import bp as certificates_bp  # certificates (issue 5)
     from portal.dashboards.views import bp as dashboards_bp  # dashboards (issue 5)
 
-    return [auth_bp, home_bp, org_bp, audit_bp, instructions_bp, manuals_bp,
+    return [auth_bp, home_bp, org_bp, audit_bp, instructions_bp, lookups_bp, manuals_bp,
             access_bp, access_api_bp,  # access (issue 6)
             training_bp, training_api_bp,  # training (issue 4)
             dashboards_bp, certificates_bp, verify_bp]  # dashboards, certificates (issue 5)

@@ -68,6 +68,7 @@ def register_commands(app: Flask) -> None:
     from portal.manuals.cli import publish_command
     from portal.org.cli import org_group
     from portal.reminders.cli import reminders_group  # reminders (issue 5)
+    from portal.training.cli import training_group  # training statuses (issue 4)
 
     app.cli.add_command(init_command)
     app.cli.add_command(audit_group)
@@ -81,3 +82,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(certificates_group)  # certificates (issue 5)
     app.cli.add_command(dashboards_group)  # dashboards (issue 5)
     app.cli.add_command(reminders_group)  # reminders (issue 5)
+    app.cli.add_command(training_group)  # training statuses (issue 4)

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from portal.core.access import is_token_request
 from portal.core.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -41,3 +42,6 @@ babel = Babel()
 # get_remote_address reads request.remote_addr, which ProxyFix rewrites only
 # when PORTAL_TRUSTED_PROXIES says a proxy is there: spoofed XFF changes nothing.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Machine endpoints carry no limits: skipping the limiter's per-request work there keeps the
+# decision API lean (issue 6). Sign-in, attestation and verification keep theirs.
+limiter.request_filter(is_token_request)

@@ -8,3 +8,4 @@ from portal.training.models import Attestation, QuizAttempt, TrainingProgress  #
 from portal.certificates.models import CertificateRevocation  # noqa: F401  (issue 5)
 from portal.dashboards.models import CompletionCell, CompletionSnapshot  # noqa: F401  (issue 5)
 from portal.reminders.models import ReminderLog  # noqa: F401  (issue 5)
+from portal.lookups.models import LookupEvent, LookupRequest  # noqa: F401  (issue 7, look-up requests)

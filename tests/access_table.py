@@ -60,6 +60,24 @@ ROUTES = [
     Route("instructions.acknowledge", "POST", "/instructions/999999/acknowledge",
           {"employee", "manager", "training_admin", "grant_owner", "admin"}),
     Route("instructions.remind", "POST", "/instructions/999999/remind", {"manager", "admin"}),
+    # Look-up requests (issue 7). System "nope" and request 999999 do not exist: 404 for those let in.
+    # Handlers need no role (a grant in force is checked per request); auditors get 403 on every write.
+    Route("lookups.index", "GET", "/lookups/", SIGNED_IN),
+    Route("lookups.new", "GET", "/lookups/systems/nope/new", SIGNED_IN),
+    Route("lookups.new", "POST", "/lookups/systems/nope/new",
+          {"employee", "manager", "training_admin", "grant_owner", "admin"}),
+    Route("lookups.detail", "GET", "/lookups/999999", SIGNED_IN),
+    Route("lookups.approve", "POST", "/lookups/999999/approval", {"manager"}),
+    Route("lookups.take", "POST", "/lookups/999999/take", {"employee", "manager", "training_admin", "grant_owner", "admin"}),
+    Route("lookups.answer", "POST", "/lookups/999999/answer",
+          {"employee", "manager", "training_admin", "grant_owner", "admin"}),
+    Route("lookups.withdraw", "POST", "/lookups/999999/withdraw",
+          {"employee", "manager", "training_admin", "grant_owner", "admin"}),
+    Route("lookups.inbox", "GET", "/lookups/inbox", {"manager"}),
+    Route("lookups.queue", "GET", "/lookups/queue", SIGNED_IN),
+    Route("lookups.statistics", "GET", "/lookups/statistics", {"manager", "auditor", "admin"}),
+    Route("lookups.register", "GET", "/lookups/register", {"manager", "auditor", "admin"}),
+    Route("lookups.statistics_csv", "GET", "/lookups/statistics.csv", {"manager", "auditor", "admin"}),
     # Access to protected systems (issue 6). System "nope" and ids 999999 do not exist: 404 for
     # those let in. Auditors read everything and get 403 on every write (whatever else they hold).
     Route("access.index", "GET", "/access/", SIGNED_IN),

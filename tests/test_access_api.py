@@ -5,7 +5,7 @@ import hashlib
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from portal.access.models import AccessEvent, AccessGrant, ApiToken
 from portal.access.systems import SystemData, revoke_api_token, save_system
@@ -194,3 +194,16 @@ def test_openapi_describes_the_decision_api(client, world):
 def test_odd_employee_numbers_are_just_unknown(client, world, clock, employee):
     token = token_for(world)
     assert ask(client, token, employee=employee).json["reasons"] == ["unknown_person"]
+
+
+def test_a_connection_the_database_dropped_is_replaced_without_failing_the_call(client, world, clock, database_url):
+    """The decision API's connections skip the pool's ping: a dropped one is noticed, replaced, and the call answered."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop connections")
+    token = token_for(world)
+    assert ask(client, token).status_code == 200  # the decision API's pool now holds a connection
+    db.session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    db.session.commit()
+    response = ask(client, token)
+    assert response.status_code == 200 and response.json["reasons"] == ["no_grant"]

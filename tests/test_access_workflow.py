@@ -45,7 +45,7 @@ def test_request_page_says_which_manual_lapsed_and_which_counts(client, login, w
     db.session.commit()
     login(world.employee)
     page = client.get("/access/systems/customer-info/request").get_data(as_text=True)
-    assert "期限を過ぎています。新しい版を読み" in page
+    assert "期限を過ぎています。現行の版を読み" in page
     assert page.count('status status--ok">はい') == 1 and page.count('status status--error">いいえ') == 1
 
 

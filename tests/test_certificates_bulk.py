@@ -126,3 +126,17 @@ def test_cli_refuses_unknown_departments_and_ambiguous_choices(app, certified, t
     result = runner.invoke(args=["certificates", "export", "--department", "SALES", "--all", "--out", str(out)])
     assert result.exit_code == 2
     assert not out.exists() and events("certificates.exported") == []
+
+
+def test_rendering_beside_forked_workers_gives_the_same_archive_as_one_process(app, certified, tmp_path):
+    runner = app.test_cli_runner()
+    archives = []
+    for jobs in ("1", "3"):  # 3: this process and two workers forked after the warm-up render
+        out = tmp_path / f"all-{jobs}.zip"
+        result = runner.invoke(args=["certificates", "export", "--all", "--out", str(out), "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        archives.append(_zip(out.read_bytes()))
+    one, parallel = archives
+    assert parallel.namelist() == one.namelist()  # same order: by attestation, then the manifest
+    for name in one.namelist():
+        assert parallel.read(name) == one.read(name), name  # every certificate identical, byte for byte

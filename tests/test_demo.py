@@ -78,3 +78,14 @@ def test_large_demo_builds_the_asked_size(app):
     assert db.session.scalar(select(func.count(Department.id)).where(Department.kind == "agency")) >= 1
     managers = db.session.scalars(select(Person).where(Person.employee_no == "P000001")).one()
     assert managers.has_role("manager") and managers.managed_departments
+
+
+def test_the_demo_employee_sees_why_access_cannot_be_granted_yet(app):
+    """E1001's training on a manual customer-info requires is overdue: the request page says so (the walkthrough)."""
+    assert _demo(app).exit_code == 0
+    person = db.session.scalar(select(Person).where(Person.employee_no == "E1001"))
+    browser = https_client(app)
+    assert sign_in(browser, person, DEMO_PASSWORD).status_code == 302
+    page = browser.get("/access/systems/customer-info/request").get_data(as_text=True)
+    assert "受講が完了していないため、まだ閲覧権限を付与できません。" in page
+    assert "照会時の利用目的の明示と管理者承認マニュアルを受講する" in page

@@ -61,3 +61,15 @@ def test_a_crash_for_a_signed_in_person_leaves_their_session_working(crashing_ap
     login(make_person("E1"))
     assert client.get("/test-only/crash").status_code == 500
     assert client.get("/").status_code == 200
+
+
+def test_a_wrong_method_answers_405_naming_the_allowed_methods(client, make_person, login):
+    """RFC 9110: a 405 carries Allow; the calm page (or JSON under /api/) stays as it was."""
+    login(make_person("E1"))
+    page = client.get("/logout")  # signing out changes state: POST only
+    assert page.status_code == 405 and "POST" in page.headers["Allow"] and "GET" not in page.headers["Allow"]
+    assert "この方法では操作できません。" in page.get_data(as_text=True)
+    api = client.post("/api/v1/access-decisions?system=x&employee=y")
+    assert api.status_code == 405 and api.is_json and api.get_json()["status"] == 405
+    assert {"GET", "HEAD"} <= {method.strip() for method in api.headers["Allow"].split(",")}
+    assert "POST" not in api.headers["Allow"]

@@ -12,7 +12,9 @@ from portal.training.models import Attestation, QuizAttempt
 from portal.training.queries import statuses_for
 from portal.training.status import jst_today
 from tests.conftest import PASSWORD
-from tests.training_fixtures import SECRET_MARK, answers_for, assign, flow, make_manual, quiz_spec  # noqa: F401
+from tests.training_fixtures import (  # noqa: F401
+    SECRET_MARK, answers_for, assign, flow, form_data, make_manual, quiz_spec,
+)
 
 
 @pytest.fixture
@@ -219,3 +221,13 @@ def test_state_changes_need_post_and_a_csrf_token(client, learner):
     assert client.post(f"/training/manuals/{manual.slug}/attempts").status_code == 400
     assert client.post(f"/training/manuals/{manual.slug}/attest", data={"password": PASSWORD}).status_code == 400
     assert db.session.scalar(select(func.count()).select_from(QuizAttempt)) == 0
+
+
+def test_a_submission_without_its_csrf_token_is_refused_and_not_graded(client, learner, flow):
+    manual = make_manual()
+    assign(learner, manual)
+    attempt = _attempt(flow.start(manual.slug))
+    url = f"/training/attempts/{attempt.id}"
+    assert client.post(url, data=form_data(attempt, answers_for(attempt), "")).status_code == 400
+    assert client.post(url, data=form_data(attempt, answers_for(attempt), "forged")).status_code == 400
+    assert _attempt(attempt.id).submitted_at is None

@@ -51,7 +51,7 @@ TRAINING_NEXT_STEP = {
     "not_required": _l("This manual is not assigned to you. Ask the training administrator to assign it."),
     "not_started": _l("Read the current edition, pass its quiz and attest."),
     "in_progress": _l("Finish the quiz on the current edition, then attest."),
-    "overdue": _l("The due date has passed: read the new edition, pass its quiz and attest."),
+    "overdue": _l("The due date has passed: read the current edition, pass its quiz and attest."),
     "expired": _l("Your attestation is no longer valid: read the current edition, pass its quiz and attest again."),
 }
 ERRORS = {

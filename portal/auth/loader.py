@@ -2,10 +2,18 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import lazyload
 
 from portal.extensions import db, login_manager
 from portal.org.models import Person
+
+#: Every request loads the signed-in person; most need only the columns (id, session version,
+#: locale). Roles, managed departments and the department are read on first use instead of
+#: eagerly: their eager loads were two extra SELECTs and about a third of a quiz submission's CPU.
+_PERSON_ONLY = (lazyload(Person.role_rows), lazyload(Person.managed_departments), lazyload(Person.department))
+#: Built once (building it per request cost about as much as running it).
+_PERSON_BY_ID = select(Person).options(*_PERSON_ONLY).where(Person.id == bindparam("person_id"))
 
 
 @login_manager.user_loader
@@ -14,7 +22,7 @@ def load_from_session(identity: str) -> Person | None:
     person_id, _, version = identity.partition(":")
     if not (person_id.isdigit() and version.isdigit()):
         return None
-    person = db.session.get(Person, int(person_id))
+    person = db.session.scalar(_PERSON_BY_ID, {"person_id": int(person_id)})
     if person is None or not person.active or person.session_version != int(version):
         return None
     sso_employee_no = _sso_employee_no()
@@ -35,7 +43,7 @@ def load_from_sso_header(_request) -> Person | None:
     employee_no = _sso_employee_no()
     if not employee_no:
         return None
-    person = db.session.scalar(select(Person).where(Person.employee_no == employee_no))
+    person = db.session.scalar(select(Person).where(Person.employee_no == employee_no).options(*_PERSON_ONLY))
     return person if person is not None and person.active else None
 
 

@@ -52,6 +52,11 @@ def access_rule(endpoint: str | None):
     return getattr(view, "_access", None)
 
 
+def is_token_request() -> bool:
+    """True when the matched endpoint checks its own bearer token (machine calls; the rate limiter skips them)."""
+    return access_rule(request.endpoint) == TOKEN if request.endpoint else False
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 

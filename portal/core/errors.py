@@ -38,7 +38,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return _render(error.code or 500)
+        body, code = _render(error.code or 500)
+        response = app.make_response((body, code))
+        # Keep what the error says beyond its page: Allow on a 405 (RFC 9110 requires it),
+        # Retry-After on a 429/503, WWW-Authenticate on a 401.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def crash(error: Exception):

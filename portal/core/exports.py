@@ -32,8 +32,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LEADING_BLANKS = " \u3000\n"
 XLSX_MAX_CELL = 32767  # Excel's own limit on characters in one cell
 XLSX_MAX_ROWS = 1_048_576  # rows per sheet, header included
-CSV_MIMETYPE = "text/csv; charset=utf-8"
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Full Content-Type values, sent as they are: passed as `mimetype`, Werkzeug would append a
+#: second "; charset=utf-8" to a text/ type that already names one.
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CHUNK = 64 * 1024
 
 
@@ -113,8 +115,8 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     return value
 
 
-def _download(body, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
+def _download(body, content_type: str, filename: str) -> Response:
+    response = Response(body, content_type=content_type)
     response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -166,7 +168,7 @@ def rows_in_app_context(make_rows: Callable[[], Iterable[Sequence[Any]]], chunk:
 
 def csv_response(filename: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Response:
     """A streamed CSV download. Rows that read the database: wrap them in `rows_in_app_context`."""
-    return _download(csv_lines(header, rows), CSV_MIMETYPE, filename)
+    return _download(csv_lines(header, rows), CSV_CONTENT_TYPE, filename)
 
 
 # --- XLSX -------------------------------------------------------------------------------------
@@ -237,6 +239,6 @@ def xlsx_response(filename: str, sheets: Sequence[Sheet]) -> Response:
     except BaseException:
         handle.close()
         raise
-    response = _download(_file_chunks(handle), XLSX_MIMETYPE, filename)
+    response = _download(_file_chunks(handle), XLSX_CONTENT_TYPE, filename)
     response.call_on_close(handle.close)
     return response

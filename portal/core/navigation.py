@@ -40,6 +40,7 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("dashboards.index", _l("Training dashboard"), ("manager", "training_admin", "auditor", "admin")),  # issue 5
     NavEntry("certificates.mine", _l("My certificates")),  # certificates (issue 5)
     NavEntry("access.index", _l("Access")),  # access to protected systems (issue 6)
+    NavEntry("lookups.index", _l("Look-up requests")),  # look-up requests (issue 7)
 ]
 
 HOME_SECTIONS: list[HomeSection] = [
@@ -95,6 +96,18 @@ HOME_SECTIONS: list[HomeSection] = [
                 _l("Read every grant's history, the coverage per department and the review campaigns."),
                 (("access.grants", _l("Grants")), ("access.coverage", _l("Coverage report")),
                  ("access.reviews", _l("Review campaigns")))),
+    # look-up requests (issue 7)
+    HomeSection("employee", _l("Look-up requests"),
+                _l("Without access yourself, ask an authorised colleague to check customer data, stating the "
+                   "purpose; handle look-ups if your own access is in force."),
+                (("lookups.index", _l("Your look-up requests")), ("lookups.queue", _l("Look-ups to handle")))),
+    HomeSection("manager", _l("Look-up requests"),
+                _l("Approve or refuse your staff's look-up requests, with a reason, and see how often and why "
+                   "data is looked up."),
+                (("lookups.inbox", _l("Look-ups to approve")), ("lookups.statistics", _l("Look-up statistics")))),
+    HomeSection("auditor", _l("Look-up requests"),
+                _l("See every look-up request with its history, and the statistics per department and purpose."),
+                (("lookups.register", _l("Look-up register")), ("lookups.statistics", _l("Look-up statistics")))),
 ]
 
 

@@ -1,9 +1,9 @@
 """Reads behind the dashboards: a fixed few queries per page, whatever the headcount.
 
-Department pages count live, in the database, with the training status rule written as SQL
-(portal.training.sql_rule, proven equal to the Python rule by the training tests). The
+Department pages count live from the materialised training statuses (portal.training.sql_rule
+over training_status_rows, proven equal to the pure rule by the training tests). The
 organisation pages read the latest completion pass (models.CompletionCell) and the daily
-snapshots, because counting every pair of a 50,000-person organisation takes seconds.
+snapshots, which keep the history.
 """
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import String, and_, case, cast, func, select
+from sqlalchemy import String, case, cast, func, select
 
 from portal.dashboards.models import CompletionCell, CompletionSnapshot
 from portal.extensions import db
-from portal.manuals.models import Manual, TrainingAssignment
+from portal.manuals.models import Manual
 from portal.org.models import Department, Person
 from portal.org.queries import visible_department_ids
-from portal.training.models import QuizAttempt, TrainingProgress
+from portal.training.models import QuizAttempt
 from portal.training.queries import ManualFacts
-from portal.training.sql_rule import id_filter, manual_rule_values, status_case
+from portal.training.sql_rule import department_pairs_select, id_filter, status_counts
 from portal.training.status import CURRENT, DUE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE
 
 #: Dashboard columns, in the order a reader scans them: done, then what needs doing, worst last.
@@ -58,31 +58,14 @@ class Counts:
         self.by_status[status] = self.by_status.get(status, 0) + count
 
 
-def _pairs(facts: dict[int, ManualFacts], today: date, department_ids: Collection[int], *extra):
-    """Assigned pairs of active people in some departments, with the status decided in SQL."""
-    rule = manual_rule_values(facts, today)
-    status = status_case(rule, today).label("status")
-    return (
-        select(*extra, TrainingAssignment.manual_id, status)
-        .select_from(TrainingAssignment)
-        .join(rule, rule.c.manual_id == TrainingAssignment.manual_id)
-        .join(Person, Person.id == TrainingAssignment.person_id)
-        .outerjoin(TrainingProgress, and_(TrainingProgress.person_id == TrainingAssignment.person_id,
-                                          TrainingProgress.manual_id == TrainingAssignment.manual_id))
-        .where(Person.active.is_(True), id_filter(Person.department_id, department_ids))
-    )
-
-
 def counts_by_department(facts: dict[int, ManualFacts], today: date,
                          department_ids: Collection[int]) -> dict[int, Counts]:
-    """{department_id: Counts} over every manual, counted in the database (one query)."""
+    """{department_id: Counts} over every manual, from the materialised statuses (sql_rule.status_counts)."""
     result: dict[int, Counts] = defaultdict(Counts)
     if not facts or not department_ids:
         return result
-    pairs = _pairs(facts, today, department_ids, Person.department_id).subquery("pairs")
-    for department_id, status, count in db.session.execute(
-            select(pairs.c.department_id, pairs.c.status, func.count())
-            .group_by(pairs.c.department_id, pairs.c.status)):
+    for (department_id, _manual_id, status), count in status_counts(
+            today, department_ids=department_ids, manual_ids=list(facts), by_department=True).items():
         result[department_id].add(status, count)
     return result
 
@@ -98,25 +81,11 @@ class Pair(NamedTuple):
     attested_at: datetime | None = None
 
 
-def _department_select(facts: dict[int, ManualFacts], today: date, department_ids: Collection[int]):
-    rule = manual_rule_values(facts, today)
-    people = select(Person.id).where(id_filter(Person.department_id, department_ids), Person.active.is_(True))
-    return (  # people as an IN list, not a join: SQLite then reads each person once, not once per manual
-        select(TrainingAssignment.person_id, TrainingAssignment.manual_id, status_case(rule, today).label("status"))
-        .select_from(TrainingAssignment)
-        .join(rule, rule.c.manual_id == TrainingAssignment.manual_id)
-        .outerjoin(TrainingProgress, and_(TrainingProgress.person_id == TrainingAssignment.person_id,
-                                          TrainingProgress.manual_id == TrainingAssignment.manual_id))
-        .where(TrainingAssignment.person_id.in_(people))
-    )
-
-
 def department_pairs(facts: dict[int, ManualFacts], today: date, department_ids: Collection[int]) -> list[Pair]:
     """Every assigned pair of the departments' active people, with status and details (one query; exports)."""
     if not facts or not department_ids:
         return []
-    stmt = _department_select(facts, today, department_ids).add_columns(
-        TrainingAssignment.due_date, TrainingProgress.attested_edition_number, TrainingProgress.attested_at)
+    stmt = department_pairs_select(today, department_ids, facts, details=True)
     return [Pair(*row) for row in db.session.connection().execute(stmt)]
 
 
@@ -131,7 +100,7 @@ def department_summary(facts: dict[int, ManualFacts], today: date,
     counts: dict[int, Counts] = defaultdict(Counts)
     if not facts or not department_ids:
         return counts, []
-    pairs = _department_select(facts, today, department_ids).add_columns(TrainingAssignment.due_date).subquery()
+    pairs = department_pairs_select(today, department_ids, facts).subquery()
     entry = case((pairs.c.status.in_(BEHIND),
                   cast(pairs.c.person_id, String) + ":" + func.coalesce(cast(pairs.c.due_date, String), "")))
     listed = (func.string_agg(entry, ",") if db.session.get_bind().dialect.name == "postgresql"

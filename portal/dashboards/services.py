@@ -13,15 +13,17 @@ from portal.extensions import db
 from portal.org.models import Person
 from portal.training.sql_rule import status_counts
 from portal.training.status import CURRENT
+from portal.training.status_rows import settle
 
 
 def refresh_completion(today: date, now: datetime) -> int:
     """Count every department × manual once (status_counts) and keep it: cells now, a snapshot for today.
 
     Replaces all cells and today's snapshot rows in the caller's transaction; returns the
-    number of cells written. Takes seconds on a 50,000-person organisation: run from cron
-    (`portal dashboards snapshot`, `portal reminders send`) or the admin's refresh button.
+    number of cells written. Run from cron (`portal dashboards snapshot`, `portal reminders
+    send`) or the admin's refresh button; it first settles the day's stale training status rows.
     """
+    settle(today, now)  # training (issue 4): the daily settle of the materialised statuses
     counts = status_counts(today, by_department=True)
     cells: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUS_COLUMNS, 0))
     for (department_id, manual_id, status), number in counts.items():

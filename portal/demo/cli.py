@@ -56,3 +56,11 @@ def load_demo(rows) -> None:
     from portal.demo.access import load_demo_access
 
     load_demo_access()  # access (issue 6): after training, so lapsed training suspends and refuses grants
+    from portal.demo.lookups import load_demo_lookups
+
+    load_demo_lookups()  # look-up requests (issue 7): after access, so grant holders can handle them
+    from portal.core.timeutil import utcnow
+    from portal.dashboards.services import refresh_completion
+    from portal.training.status import jst_today
+
+    refresh_completion(jst_today(), utcnow())  # dashboards (issue 5): today's heat map and first trend point

@@ -25,8 +25,11 @@ from portal.training.status import jst_today
 
 PSI, LOOKUP, CORRECTIVE = "partner-subscriber-information", "lookup-purpose-approval", "corrective-instructions"
 #: What each demo sign-in should see: {employee_no: {manual slug: plan}} (plans below).
+#: E1001 is overdue on a manual the customer-information system requires, so asking for access shows
+#: why it cannot be granted until they train (the access walkthrough); the partner manual stays "due"
+#: (re-training on the changed sections, which still counts until its due date).
 DEMO_PLANS = {
-    "E1001": {PSI: "due", LOOKUP: "current"},
+    "E1001": {PSI: "due", LOOKUP: "overdue"},
     "M2001": {PSI: "current", LOOKUP: "current", CORRECTIVE: "current"},
     "M2002": {PSI: "overdue", LOOKUP: "in_progress", CORRECTIVE: "not_started"},
     "M2003": {PSI: "expired", LOOKUP: "current", CORRECTIVE: "current"},

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -146,3 +146,68 @@ class TrainingProgress(db.Model):
 training_assignments_status_index = Index(
     "ix_training_assignments_status", TrainingAssignment.person_id, TrainingAssignment.manual_id,
     TrainingAssignment.due_date)
+
+
+class TrainingStatusRow(db.Model):
+    """Per assigned person × manual: the facts the status rule needs, materialised for fast reads.
+
+    Kept by status_rows.settle (the pure rule decides every column) from the facts in
+    training_assignments, training_progress, manual_editions and people. Database triggers
+    (migration 0008) mark a row `pending` in the same transaction as any change to those
+    facts, whoever makes it; readers decide pending rows from the facts, live. A settled row's
+    status on any day is a CASE over its own columns (sql_rule.settled_status_case).
+    """
+
+    __tablename__ = "training_status_rows"
+    __table_args__ = (
+        Index("ix_training_status_rows_stale_from", "stale_from"),
+        CheckConstraint("standing IS NULL OR standing BETWEEN 0 AND 3", name="standing_known"),
+        # A department's rows are read by person range on the primary key; on SQLite the table
+        # is that key's b-tree. No wider index: every fact change rewrites the row (trigger cost).
+        {"sqlite_with_rowid": False},
+    )
+
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manual_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: A fact changed since the row was settled: decide it from the facts until the next settle.
+    pending: Mapped[bool] = mapped_column(default=True)
+    #: The person's department when settled; the settled status is counted there.
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    #: 0 nothing, 1 started the required edition, 2 attested an older edition, 3 attested the required one.
+    standing: Mapped[int | None] = mapped_column(Integer)
+    due_date: Mapped[date | None]
+    #: Last day the attestation counts (None: never attested, or no validity period).
+    valid_until: Mapped[date | None]
+    attested_edition_number: Mapped[int | None] = mapped_column(Integer)
+    attested_at: Mapped[datetime | None]
+    #: The status on the settle day, as counted in training_status_counts (None: not counted).
+    counted_status: Mapped[str | None] = mapped_column(String(16))
+    #: First JST day on which counted_status may be wrong: the next change by the mere passing of
+    #: time, or STALE_NOW when a fact changed; None when the status never changes by itself.
+    stale_from: Mapped[date | None]
+
+
+class TrainingStatusCount(db.Model):
+    """Department × manual: settled rows per counted status (the sum over training_status_rows)."""
+
+    __tablename__ = "training_status_counts"
+
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manual_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    current: Mapped[int] = mapped_column(Integer, default=0)
+    due: Mapped[int] = mapped_column(Integer, default=0)
+    in_progress: Mapped[int] = mapped_column(Integer, default=0)
+    not_started: Mapped[int] = mapped_column(Integer, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0)
+    expired: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrainingStatusSettle(db.Model):
+    """The one row saying on which JST day the counts were last settled (reads before it count live)."""
+
+    __tablename__ = "training_status_settle"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settled_on: Mapped[date]
+    settled_at: Mapped[datetime] = mapped_column(default=utcnow)

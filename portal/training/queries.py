@@ -1,8 +1,9 @@
 """Set-based reads of training status: a fixed few queries whatever the headcount.
 
-Every list is decided by status.training_status (the one rule). Only status_counts, which
-summarises millions of pairs, evaluates the same rule inside the database (sql_rule.py);
-tests prove the two agree on every branch and boundary.
+Every list here is decided by status.training_status (the one rule) from the facts. Department
+pages and company-wide counts read the materialised statuses instead (sql_rule.py over
+status_rows.py); tests prove they agree with the rule on every branch and boundary and over
+random histories.
 """
 from __future__ import annotations
 

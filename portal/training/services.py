@@ -10,9 +10,10 @@ import hashlib
 import json
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, update
+from sqlalchemy import bindparam, case, select, update
 
 from portal.audit.services import record_event
 from portal.auth.passwords import check_password
@@ -82,16 +83,52 @@ def close_if_timed_out(attempt: QuizAttempt, now: datetime) -> bool:
     return _finish(attempt, closed_at, answers=None, score=None, outcome="timed_out")
 
 
-def _finish(attempt: QuizAttempt, now: datetime, *, answers: dict | None, score: int | None, outcome: str) -> bool:
+@dataclass(frozen=True)
+class AttemptToGrade:
+    """The columns of an attempt that grading reads: a submission needs no ORM object."""
+
+    id: int
+    person_id: int
+    quiz_version_id: int
+    deadline_at: datetime | None
+    submitted_at: datetime | None
+    #: The drawn questions with their choice order (QuizAttempt.drawn).
+    drawn: list[dict]
+
+
+# Built once: a submission runs them on every request, and building them cost more than running them.
+_ATTEMPTS = QuizAttempt.__table__
+_READ_TO_GRADE = select(
+    _ATTEMPTS.c.id, _ATTEMPTS.c.person_id, _ATTEMPTS.c.quiz_version_id, _ATTEMPTS.c.deadline_at,
+    _ATTEMPTS.c.submitted_at, _ATTEMPTS.c.drawn_json,
+).where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+_CLOSE_ONCE = update(_ATTEMPTS).where(
+    _ATTEMPTS.c.id == bindparam("attempt_id"), _ATTEMPTS.c.submitted_at.is_(None),
+).values(
+    submitted_at=bindparam("closed_at", type_=_ATTEMPTS.c.submitted_at.type), answers_json=bindparam("answers"),
+    score=bindparam("new_score"), passed=bindparam("has_passed"), outcome=bindparam("new_outcome"),
+)
+
+
+def attempt_to_grade(attempt_id: int, person: Person) -> AttemptToGrade | None:
+    """One of the person's own attempts, as grading needs it; None when there is none or it is someone else's."""
+    row = db.session.execute(_READ_TO_GRADE, {"attempt_id": attempt_id}).first()
+    if row is None or row.person_id != person.id:
+        return None
+    return AttemptToGrade(row.id, row.person_id, row.quiz_version_id, row.deadline_at, row.submitted_at,
+                          json.loads(row.drawn_json))
+
+
+def _finish(attempt: QuizAttempt | AttemptToGrade, now: datetime, *, answers: dict | None, score: int | None,
+            outcome: str) -> bool:
     """The one conditional UPDATE that closes an attempt; False when it was already closed."""
-    result = db.session.execute(
-        update(QuizAttempt)
-        .where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))
-        .values(submitted_at=now, answers_json=None if answers is None else json.dumps(answers, ensure_ascii=False),
-                score=score, passed=outcome == "passed", outcome=outcome)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(attempt)
+    db.session.flush()  # a Core statement does not autoflush
+    result = db.session.execute(_CLOSE_ONCE, {
+        "attempt_id": attempt.id, "closed_at": now, "new_score": score,
+        "answers": None if answers is None else json.dumps(answers, ensure_ascii=False),
+        "has_passed": outcome == "passed", "new_outcome": outcome})
+    if isinstance(attempt, QuizAttempt):
+        db.session.expire(attempt)  # its graded columns are read afresh
     return result.rowcount == 1
 
 
@@ -128,8 +165,8 @@ def start_attempt(actor: Person, manual: Manual, *, now: datetime | None = None,
     return db.session.get(QuizAttempt, inserted)
 
 
-def submit_attempt(actor: Person, attempt: QuizAttempt, posted: Mapping[str, Sequence[str]], *,
-                   now: datetime | None = None) -> QuizAttempt:
+def submit_attempt(actor: Person, attempt: QuizAttempt | AttemptToGrade, posted: Mapping[str, Sequence[str]], *,
+                   now: datetime | None = None) -> QuizAttempt | AttemptToGrade:
     """Grade the posted answers once; only the chosen choice ids are read from the client."""
     now = now or utcnow()
     if attempt.person_id != actor.id:

@@ -1,29 +1,39 @@
 """The status rule evaluated inside the database, for summaries over millions of pairs.
 
-This is status.training_status written as one SQL CASE; tests/test_training_status_sql.py
-checks that both give the same answer for every branch and boundary on SQLite and
-PostgreSQL. Validity is compared as "attested at or after the first instant still valid
-today" (status.earliest_valid_attestation_day), so no per-row date arithmetic is needed.
+status_case is status.training_status written as one SQL CASE over the facts;
+settled_status_case is status.settled_status over a materialised row's own columns
+(status_rows.py). Tests check that both give the same answers as the pure rule, on SQLite
+and PostgreSQL, for every branch and boundary and over random histories. Validity is
+compared as "attested at or after the first instant still valid today"
+(status.earliest_valid_attestation_day), so no per-row date arithmetic is needed.
+
+Counts and department reads use the materialised rows: settled rows are counted once in
+training_status_counts, and only rows stale today (a fact changed, or their status moved
+with time since they were settled) are looked at again, pending ones with the live rule.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Collection
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
-from sqlalchemy import Integer, and_, any_, bindparam, case, column, func, select, values
+from sqlalchemy import Integer, and_, any_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 from portal.manuals.models import TrainingAssignment
 from portal.org.models import Person
-from portal.training.models import TrainingProgress
-from portal.training.status import (CURRENT, DUE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE,
-                                    earliest_valid_attestation_day, jst_day_start_utc)
+from portal.training.models import TrainingProgress, TrainingStatusCount, TrainingStatusRow
+from portal.training.status import (ATTESTED_EARLIER, ATTESTED_REQUIRED, CURRENT, DUE, EXPIRED, IN_PROGRESS,
+                                    NOT_STARTED, OVERDUE, STARTED, earliest_valid_attestation_day,
+                                    jst_day_start_utc)
 
 #: Stands for "no validity period": every attestation is at or after it.
 _BEGINNING = datetime(1900, 1, 1, tzinfo=timezone.utc)
+#: Counted statuses, in the column order of training_status_counts.
+COUNTED = (CURRENT, DUE, IN_PROGRESS, NOT_STARTED, OVERDUE, EXPIRED)
 #: Up to this many ids go into a plain IN list; more go in as one array (one parameter).
 _IN_LIST_LIMIT = 500
 
@@ -46,32 +56,174 @@ def valid_from(today: date, validity_months: int | None) -> datetime:
 
 
 def manual_rule_values(facts_by_manual, today: date):
-    """A VALUES table (manual_id, required_number, valid_from) to join the pairs against."""
-    rows = [(f.manual_id, f.required_number or 0, valid_from(today, f.validity_months))
-            for f in facts_by_manual.values()]
-    return values(column("manual_id", Integer), column("required_number", Integer),
-                  column("valid_from", UTCDateTime()), name="manual_rule").data(rows).cte("manual_rule")
+    """A table (manual_id, required_number, valid_from) to join the pairs against.
+
+    A UNION ALL of one-row SELECTs of bound values rather than VALUES: its shape depends only
+    on the number of manuals, so the statement is compiled once and then found in the cache.
+    """
+    return _manual_rule(tuple(sorted(facts_by_manual.values(), key=lambda f: f.manual_id)), today)
 
 
-def status_case(rule, today: date):
-    """status.training_status for an assigned pair, as a SQL CASE (same order of branches)."""
-    attested = TrainingProgress.attested_edition_number
-    in_validity = TrainingProgress.attested_at >= rule.c.valid_from
+@lru_cache(maxsize=16)
+def _manual_rule(facts: tuple, today: date):
+    """manual_rule_values, built once per set of manual facts and day (constructs are immutable)."""
+    rows = [select(literal(f.manual_id, Integer()).label("manual_id"),
+                   literal(f.required_number or 0, Integer()).label("required_number"),
+                   literal(valid_from(today, f.validity_months), UTCDateTime()).label("valid_from"))
+            for f in facts]
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).cte("manual_rule")
+
+
+def status_case(rule, today: date, facts=None):
+    """status.training_status for an assigned pair, as a SQL CASE (same order of branches).
+
+    `facts` (optional) supplies the pair's columns by the names used below; by default they
+    are the joined training_assignments and training_progress columns and the rule's.
+    """
+    facts = facts if facts is not None else {"required_number": rule.c.required_number, "valid_from": rule.c.valid_from,
+                      "attested_edition_number": TrainingProgress.attested_edition_number,
+                      "attested_at": TrainingProgress.attested_at, "due_date": TrainingAssignment.due_date,
+                      "started_edition_number": TrainingProgress.started_edition_number}
+    attested, required = facts["attested_edition_number"], facts["required_number"]
+    in_validity = facts["attested_at"] >= facts["valid_from"]
     return case(
-        (and_(attested >= rule.c.required_number, in_validity), CURRENT),
-        (attested >= rule.c.required_number, EXPIRED),
-        (TrainingAssignment.due_date < today, OVERDUE),
+        (and_(attested >= required, in_validity), CURRENT),
+        (attested >= required, EXPIRED),
+        (facts["due_date"] < today, OVERDUE),
         (and_(attested.is_not(None), in_validity), DUE),
         (attested.is_not(None), EXPIRED),
-        (TrainingProgress.started_edition_number >= rule.c.required_number, IN_PROGRESS),
+        (facts["started_edition_number"] >= required, IN_PROGRESS),
         else_=NOT_STARTED,
     )
+
+
+def pending_pairs(facts_by_manual, today: date, where):
+    """Pending rows matching `where`, decided live from the facts: person_id, manual_id,
+    department_id, status, due_date, attested_edition_number, attested_at (assigned pairs of
+    active people only).
+
+    Outer joins from the pending rows (never reordered, whatever the planners' statistics say),
+    materialised once, so the few pending rows drive the query on both databases.
+    """
+    r, a, pr = TrainingStatusRow, TrainingAssignment, TrainingProgress
+    live = (select(r.person_id, r.manual_id, Person.department_id, Person.active, a.due_date,
+                   pr.attested_edition_number, pr.attested_at, pr.started_edition_number)
+            .select_from(r)
+            .outerjoin(a, and_(a.person_id == r.person_id, a.manual_id == r.manual_id))
+            .outerjoin(Person, Person.id == r.person_id)
+            .outerjoin(pr, and_(pr.person_id == r.person_id, pr.manual_id == r.manual_id))
+            .where(r.pending.is_(True), where)
+            .cte("live").prefix_with("MATERIALIZED"))  # looked up once per pending row, then decided
+    manuals = sorted(facts_by_manual.values(), key=lambda f: f.manual_id)
+    # The manuals' rule values as CASEs on manual_id: a few comparisons, where a join would scan them per row.
+    required = case({f.manual_id: literal(f.required_number or 0, Integer()) for f in manuals},
+                    value=live.c.manual_id, else_=literal(0, Integer()))
+    valid_since = case({f.manual_id: literal(valid_from(today, f.validity_months), UTCDateTime()) for f in manuals},
+                       value=live.c.manual_id, else_=literal(_BEGINNING, UTCDateTime()))
+    facts = {"required_number": required, "valid_from": valid_since, "due_date": live.c.due_date,
+             "attested_edition_number": live.c.attested_edition_number, "attested_at": live.c.attested_at,
+             "started_edition_number": live.c.started_edition_number}
+    return (select(live.c.person_id, live.c.manual_id, live.c.department_id,
+                   status_case(None, today, facts).label("status"), live.c.due_date,
+                   live.c.attested_edition_number, live.c.attested_at)
+            .where(live.c.due_date.is_not(None), live.c.active.is_(True)))
+
+
+def settled_status_case(today: date):
+    """status.settled_status over a training_status_rows row's own columns, as a SQL CASE."""
+    r = TrainingStatusRow
+    within_validity = or_(r.valid_until.is_(None), r.valid_until >= today)
+    return case(
+        (and_(r.standing == ATTESTED_REQUIRED, within_validity), CURRENT),
+        (r.standing == ATTESTED_REQUIRED, EXPIRED),
+        (r.due_date < today, OVERDUE),
+        (and_(r.standing == ATTESTED_EARLIER, within_validity), DUE),
+        (r.standing == ATTESTED_EARLIER, EXPIRED),
+        (r.standing == STARTED, IN_PROGRESS),
+        else_=NOT_STARTED,
+    )
+
+
+def _wide(status):
+    """One count column per counted status, from a status expression."""
+    return [func.sum(case((status == name, 1), else_=0)) for name in COUNTED]
 
 
 def status_counts(today: date, *, department_ids: Collection[int] | None = None,
                   manual_ids: Collection[int] | None = None,
                   by_department: bool = False) -> dict[tuple[int | None, int, str], int]:
-    """{(department_id or None, manual_id, status): people} over active people (two queries)."""
+    """{(department_id or None, manual_id, status): people} over active people (two or three queries).
+
+    The settled counts, minus what was counted for rows stale today, plus those rows' status
+    today (their own columns, or the live rule for pending ones): one statement, one snapshot.
+    """
+    from portal.training.queries import manual_facts
+    from portal.training.status_rows import settled_on
+
+    on = settled_on()
+    if on is None or today < on:
+        return live_status_counts(today, department_ids=department_ids, manual_ids=manual_ids,
+                                  by_department=by_department)
+    c, r = TrainingStatusCount, TrainingStatusRow
+
+    def narrowed(stmt, department, manual):
+        if department_ids is not None:
+            stmt = stmt.where(id_filter(department, department_ids))
+        if manual_ids is not None:
+            stmt = stmt.where(id_filter(manual, manual_ids))
+        return stmt
+
+    stale = r.stale_from <= today
+    parts = [
+        narrowed(select(literal(1), c.department_id, c.manual_id, *(c.__table__.c[s] for s in COUNTED)),
+                 c.department_id, c.manual_id),
+        narrowed(select(literal(-1), r.department_id, r.manual_id, *_wide(r.counted_status))
+                 .where(stale, r.counted_status.is_not(None)), r.department_id, r.manual_id)
+        .group_by(r.department_id, r.manual_id),
+        narrowed(select(literal(1), r.department_id, r.manual_id, *_wide(settled_status_case(today)))
+                 .where(stale, r.pending.is_(False)), r.department_id, r.manual_id)
+        .group_by(r.department_id, r.manual_id),
+    ]
+    facts = manual_facts(manual_ids)
+    if facts:  # decided once per pending row (materialised), then counted
+        live = pending_pairs(facts, today, stale).cte("decided").prefix_with("MATERIALIZED")
+        parts.append(narrowed(select(literal(1), live.c.department_id, live.c.manual_id, *_wide(live.c.status)),
+                              live.c.department_id, live.c.manual_id)
+                     .group_by(live.c.department_id, live.c.manual_id))
+    totals: dict[tuple[int | None, int], list[int]] = {}
+    for sign, department_id, manual_id, *counts in db.session.connection().execute(union_all(*parts)):
+        sums = totals.setdefault((department_id if by_department else None, manual_id), [0] * len(COUNTED))
+        for index, count in enumerate(counts):
+            sums[index] += sign * int(count or 0)
+    return {(department_id, manual_id, status): count
+            for (department_id, manual_id), sums in totals.items()
+            for status, count in zip(COUNTED, sums) if count}
+
+
+def department_pairs_select(today: date, department_ids: Collection[int], facts=None, *, details: bool = False):
+    """Assigned pairs of the departments' active people: person_id, manual_id, status, due_date
+    (and attested_edition_number, attested_at with details), from the materialised rows; one
+    statement, pending rows decided by the live rule."""
+    from portal.training.queries import manual_facts
+
+    r = TrainingStatusRow
+    facts = manual_facts() if facts is None else facts
+    people = select(Person.id).where(id_filter(Person.department_id, department_ids), Person.active.is_(True))
+    settled = (select(r.person_id, r.manual_id, settled_status_case(today).label("status"), r.due_date,
+                      *((r.attested_edition_number, r.attested_at) if details else ()))
+               .where(r.person_id.in_(people), r.pending.is_(False)))
+    if not facts:
+        return settled
+    pending = pending_pairs(facts, today, r.person_id.in_(people)).subquery("pending")
+    live = select(pending.c.person_id, pending.c.manual_id, pending.c.status, pending.c.due_date,
+                  *((pending.c.attested_edition_number, pending.c.attested_at) if details else ()))
+    return union_all(settled, live)
+
+
+def live_status_counts(today: date, *, department_ids: Collection[int] | None = None,
+                       manual_ids: Collection[int] | None = None,
+                       by_department: bool = False) -> dict[tuple[int | None, int, str], int]:
+    """status_counts decided from the facts alone (two queries; seconds on 2.5 million pairs)."""
     from portal.training.queries import manual_facts
 
     facts = manual_facts(manual_ids)

@@ -69,6 +69,43 @@ def training_status(facts: TrainingFacts, today: date) -> str:
     return NOT_STARTED
 
 
+#: TrainingStatusRow.standing: what the person has done towards the manual's required edition.
+NOTHING, STARTED, ATTESTED_EARLIER, ATTESTED_REQUIRED = 0, 1, 2, 3
+
+
+def standing_of(facts: TrainingFacts) -> int:
+    """How far the person got towards the required edition (the part of the facts that time does not change)."""
+    required = facts.required_edition or 0
+    if facts.attested_edition is not None:
+        return ATTESTED_REQUIRED if facts.attested_edition >= required else ATTESTED_EARLIER
+    if facts.started_edition is not None and facts.started_edition >= required:
+        return STARTED
+    return NOTHING
+
+
+def settled_status(standing: int, due_date: date | None, valid_until: date | None, today: date) -> str:
+    """training_status of an assigned pair from its standing and two dates (what settled rows store)."""
+    within_validity = valid_until is None or today <= valid_until
+    if standing == ATTESTED_REQUIRED:
+        return CURRENT if within_validity else EXPIRED
+    if due_date is not None and today > due_date:
+        return OVERDUE
+    if standing == ATTESTED_EARLIER:
+        return DUE if within_validity else EXPIRED
+    return IN_PROGRESS if standing == STARTED else NOT_STARTED
+
+
+def next_status_change(standing: int, due_date: date | None, valid_until: date | None, after: date) -> date | None:
+    """The first day after `after` on which settled_status may change by the passing of time alone."""
+    days = []
+    if standing != ATTESTED_REQUIRED and due_date is not None:
+        days.append(due_date + timedelta(days=1))
+    if standing in (ATTESTED_EARLIER, ATTESTED_REQUIRED) and valid_until is not None:
+        days.append(valid_until + timedelta(days=1))
+    later = [day for day in days if day > after]
+    return min(later) if later else None
+
+
 def task_group(status: str, due_date: date | None, today: date) -> str:
     """The "My training" group of a manual: overdue, due_soon, in_progress, not_started or current."""
     if status in (OVERDUE, EXPIRED):

@@ -19,7 +19,8 @@ def test_manager_reads_the_department_exports_it_and_reminds(page, screenshot_di
     page.get_by_role("link", name="お客様フロント部（CUST-FRONT）").click()
     text = main_text(page)
     assert "マニュアル別の受講状況" in text and "期限を過ぎている人" in text
-    assert page.locator("svg.chart__svg").count() == 1
+    assert page.locator("svg.chart__svg").count() == 2  # the bars, and the trend:
+    assert page.locator("svg.chart__svg--trend circle.chart__dot").count() == 1  # the demo took today's snapshot
     page.screenshot(path=str(screenshot_dir / "dashboard-department.png"), full_page=True)
 
     with page.expect_download() as download_info:

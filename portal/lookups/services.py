@@ -1,0 +1,218 @@
+"""The look-up workflow: request → manager's approval → a grant holder takes it → answer.
+
+Services take the acting Person explicitly, flush and never commit, write one history step and one
+audit event per change in the same transaction, and refuse with LookupInputError (codes per form
+field, nothing written) or LookupRefused (a rule said no). Every state change is a conditional
+UPDATE on the status it expects, so of two people acting at once exactly one wins.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from portal.access.models import ProtectedSystem
+from portal.access.queries import approver_ids_for
+from portal.audit.services import record_event
+from portal.core.timeutil import as_utc, utcnow
+from portal.extensions import db
+from portal.lookups import notify, rules
+from portal.lookups.models import LookupEvent, LookupRequest
+from portal.lookups.queries import grant_in_force, is_approver_for
+from portal.org.models import Person
+
+
+class LookupInputError(Exception):
+    """Input that cannot be accepted: {form field name: [error codes]}; nothing was written."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class LookupRefused(Exception):
+    """A workflow rule refused the action: `code` names the rule."""
+
+    def __init__(self, code: str, **details):
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+@dataclass
+class LookupData:
+    """What the requester entered, as plain data (the view builds it from the form)."""
+
+    purpose: str
+    explanation: str
+    question: str
+    reference: str = ""
+
+
+def _add(errors: dict, field: str, code: str | None) -> None:
+    if code:
+        errors.setdefault(field, []).append(code)
+
+
+def _step(lookup: LookupRequest, kind: str, actor: Person | None, now: datetime, note: str = "") -> None:
+    db.session.add(LookupEvent(request_id=lookup.id, kind=kind, status_after=lookup.status, occurred_at=now,
+                               actor_id=actor.id if actor else None, note=note))
+
+
+def _audit(actor: Person | None, lookup: LookupRequest, kind: str, reason: str = "", **details) -> None:
+    record_event(actor, f"lookup.{kind}", object_type="lookup_request", object_id=lookup.id, reason=reason,
+                 details={"system": lookup.system.code, "requester": lookup.requester.employee_no,
+                          "purpose": lookup.purpose, "status": lookup.status, **details})
+
+
+def _text_problems(errors: dict, field: str, value: str, missing: str, limit: int) -> None:
+    if not (value or "").strip():
+        _add(errors, field, missing)
+    elif len(value) > limit:
+        _add(errors, field, "too_long")
+    else:
+        _add(errors, field, rules.personal_data_problem(value))
+
+
+def request_lookup(actor: Person, system: ProtectedSystem, data: LookupData,
+                   now: datetime | None = None) -> LookupRequest:
+    """A person without access asks for a look-up with a purpose; it waits for their manager."""
+    now = now or utcnow()
+    errors: dict[str, list[str]] = {}
+    if data.purpose not in system.purposes:
+        _add(errors, "purpose", "purpose_unknown")
+    _add(errors, "explanation", rules.explanation_problem(data.explanation))
+    if not errors.get("explanation"):
+        _add(errors, "explanation", rules.personal_data_problem(data.explanation))
+    _text_problems(errors, "question", data.question, "question_missing", rules.QUESTION_MAX)
+    _add(errors, "reference", rules.reference_problem(data.reference))
+    if errors:
+        raise LookupInputError(errors)
+    if not approver_ids_for(actor):
+        raise LookupRefused("no_approver")
+    if grant_in_force(actor.id, system.id, now):
+        raise LookupRefused("has_access")
+    lookup = LookupRequest(
+        system_id=system.id, requester_id=actor.id, department_id=actor.department_id, purpose=data.purpose,
+        explanation=data.explanation.strip(), question=data.question.strip(),
+        reference=rules.normalised_reference(data.reference), status="awaiting_approval", requested_at=now,
+        expires_at=now + timedelta(days=system.request_expiry_days), decision_reason="", checked="", answer="")
+    db.session.add(lookup)
+    db.session.flush()
+    _step(lookup, "requested", actor, now, lookup.explanation)
+    _audit(actor, lookup, "requested", lookup.explanation, department=actor.department.code)
+    notify.approval_needed(lookup)
+    return lookup
+
+
+def _expire(lookup: LookupRequest, now: datetime) -> None:
+    moved = db.session.execute(
+        update(LookupRequest).where(LookupRequest.id == lookup.id, LookupRequest.status.in_(rules.WAITING))
+        .values(status="expired", closed_at=now).execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(lookup)
+    if moved:
+        _step(lookup, "expired", None, min(as_utc(lookup.expires_at), now))
+        _audit(None, lookup, "expired", expired_at=as_utc(lookup.expires_at).isoformat())
+
+
+def _move(lookup: LookupRequest, action: str, now: datetime, *conditions, **values) -> None:
+    """Apply `action` if the request is still where the caller saw it; refuse with why not otherwise."""
+    db.session.refresh(lookup)
+    current = rules.effective_status(lookup.status, as_utc(lookup.expires_at), now)
+    if current == "expired" and lookup.status in rules.WAITING:
+        _expire(lookup, now)
+        raise LookupRefused("request_expired")
+    after = rules.next_status(current, action)
+    if after is None:
+        raise LookupRefused("already_taken" if action == "take" and current != "awaiting_handler"
+                            and lookup.handler_id is not None else "wrong_state", status=current)
+    moved = db.session.execute(
+        update(LookupRequest).where(LookupRequest.id == lookup.id, LookupRequest.status == lookup.status,
+                                    *conditions)
+        .values(status=after, **values).execution_options(synchronize_session=False)).rowcount
+    if moved != 1:  # someone else acted between our read and our write
+        raise LookupRefused("already_taken" if action == "take" else "wrong_state", status=current)
+    db.session.refresh(lookup)
+
+
+def decide_lookup_approval(actor: Person, lookup: LookupRequest, approve: bool, reason: str,
+                           now: datetime | None = None) -> None:
+    """The requester's manager approves or refuses, with a reason."""
+    now = now or utcnow()
+    if actor.id == lookup.requester_id:
+        raise LookupRefused("own_request")
+    if not is_approver_for(actor, lookup):
+        raise LookupRefused("not_the_manager")
+    if rules.reason_problem(reason):
+        raise LookupInputError({"reason": ["reason_too_short"]})
+    action = "approve" if approve else "refuse"
+    extra = {"closed_at": now} if not approve else {}
+    _move(lookup, action, now, approver_id=actor.id, decided_at=now, decision_reason=reason.strip(), **extra)
+    kind = rules.EVENT_FOR_ACTION[action]
+    _step(lookup, kind, actor, now, reason.strip())
+    _audit(actor, lookup, kind, reason.strip())
+    if approve:
+        notify.handler_needed(lookup)
+    else:
+        notify.requester_told(lookup)
+
+
+def take_lookup(actor: Person, lookup: LookupRequest, now: datetime | None = None) -> None:
+    """A person whose grant for the system is in force takes the request (one taker only)."""
+    now = now or utcnow()
+    conflict = rules.handling_conflict(actor.id, lookup.requester_id, lookup.approver_id)
+    if conflict:
+        raise LookupRefused(conflict)
+    if not grant_in_force(actor.id, lookup.system_id, now):
+        raise LookupRefused("no_grant_in_force")
+    _move(lookup, "take", now, LookupRequest.handler_id.is_(None), LookupRequest.expires_at > now,
+          handler_id=actor.id, taken_at=now)
+    _step(lookup, "taken", actor, now)
+    _audit(actor, lookup, "taken")
+
+
+def answer_lookup(actor: Person, lookup: LookupRequest, checked: str, answer: str,
+                  now: datetime | None = None) -> None:
+    """The handler records what was checked and the answer given, and closes the request."""
+    now = now or utcnow()
+    if lookup.handler_id != actor.id:
+        raise LookupRefused("not_the_handler")
+    errors: dict[str, list[str]] = {}
+    _text_problems(errors, "checked", checked, "checked_missing", rules.ANSWER_MAX)
+    _text_problems(errors, "answer", answer, "answer_missing", rules.ANSWER_MAX)
+    if errors:
+        raise LookupInputError(errors)
+    if not grant_in_force(actor.id, lookup.system_id, now):
+        raise LookupRefused("no_grant_in_force")
+    _move(lookup, "answer", now, LookupRequest.handler_id == actor.id, checked=checked.strip(),
+          answer=answer.strip(), answered_at=now, closed_at=now)
+    _step(lookup, "answered", actor, now, f"{lookup.checked}\n---\n{lookup.answer}")
+    _audit(actor, lookup, "answered", lookup.answer, checked=lookup.checked)
+    notify.requester_told(lookup)
+
+
+def withdraw_lookup(actor: Person, lookup: LookupRequest, reason: str = "", now: datetime | None = None) -> None:
+    """The requester withdraws a request nobody has taken yet."""
+    now = now or utcnow()
+    if actor.id != lookup.requester_id:
+        raise LookupRefused("not_the_requester")
+    _move(lookup, "withdraw", now, closed_at=now)
+    _step(lookup, "withdrawn", actor, now, (reason or "").strip())
+    _audit(actor, lookup, "withdrawn", (reason or "").strip())
+
+
+def expire_lookups(now: datetime | None = None) -> int:
+    """Every waiting request past its expiry becomes expired; returns how many."""
+    now = now or utcnow()
+    due = db.session.scalars(select(LookupRequest).where(
+        LookupRequest.status.in_(rules.WAITING), LookupRequest.expires_at <= now).order_by(LookupRequest.id)).all()
+    for lookup in due:
+        _expire(lookup, now)
+    return len(due)
+
+
+def record_statistics_export(actor: Person, criteria: dict, rows: int) -> None:
+    """Exports of the statistics are audited."""
+    record_event(actor, "lookup.statistics_exported", object_type="lookup_statistics", object_id="csv",
+                 details={"filter": criteria, "rows": rows})

@@ -1,0 +1,181 @@
+"""Materialised training statuses: over random histories, every read equals the pure rule.
+
+Each history is written straight to the fact tables (assignments, progress, editions, people),
+the way any writer could, in random order with a clock that moves forward (and sometimes
+looks back); settles happen at random moments. After every step the counts, the department
+pairs and the drift check must agree with status.training_status decided from the facts.
+"""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import datetime, time, timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import delete, select, text, update
+
+from portal.core.timeutil import JST
+from portal.extensions import db
+from portal.manuals.models import ManualEdition, TrainingAssignment
+from portal.org.models import Person
+from portal.training.models import TrainingProgress, TrainingStatusRow
+from portal.training.queries import status_rows
+from portal.training.services import record_progress
+from portal.training.sql_rule import department_pairs_select, status_counts
+from portal.training.status import (ATTESTED_EARLIER, ATTESTED_REQUIRED, NOTHING, STARTED, TrainingFacts,
+                                    jst_today, next_status_change, settled_status, standing_of, training_status)
+from portal.training.status_rows import check, rebuild, settle
+from tests.training_fixtures import add_edition, make_manual
+
+TODAY = jst_today()
+
+
+def _expected(today):
+    """{(person, manual): (department, status)} for active people, by the pure rule over the facts."""
+    active = dict(db.session.execute(select(Person.id, Person.department_id).where(Person.active.is_(True))).all())
+    return {(row.person_id, row.manual_id): (active[row.person_id], row.status)
+            for row in status_rows(None, None, today) if row.person_id in active}
+
+
+def _assert_reads_agree(today, department_ids):
+    expected = _expected(today)
+    want = Counter((department, manual) + (status,) for (_p, manual), (department, status) in expected.items())
+    assert status_counts(today, by_department=True) == dict(want)
+    by_manual = Counter((None, manual, status) for (_p, manual), (_d, status) in expected.items())
+    assert status_counts(today) == dict(by_manual)
+    for department_id in department_ids:
+        got = {(person, manual): status for person, manual, status, _due in
+               db.session.execute(department_pairs_select(today, [department_id]))}
+        assert got == {pair: status for pair, (department, status) in expected.items() if department == department_id}
+
+
+def _moment(day, rng):
+    return datetime.combine(day, time(rng.randrange(24), rng.randrange(60)), tzinfo=JST)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_materialised_statuses_equal_the_pure_rule_over_random_histories(seed, make_department, make_person):
+    rng = random.Random(seed)
+    departments = [make_department(f"R{n}") for n in range(3)]
+    people = [make_person(f"R{seed}-{n}", department=rng.choice(departments)) for n in range(9)]
+    manuals = [make_manual("yearly", validity_months=12), make_manual("forever"),
+               make_manual("monthly", validity_months=1)]
+    db.session.commit()
+    person_ids = [p.id for p in people]
+    department_ids = [d.id for d in departments]
+    numbers = {m.id: 1 for m in manuals}
+    clock = TODAY
+    for step in range(60):
+        event = rng.choice(["assign", "assign", "unassign", "start", "attest", "attest", "raw", "publish", "move",
+                            "active", "settle", "settle", "clock"])
+        person_id, manual = rng.choice(person_ids), rng.choice(manuals)
+        if event == "assign":
+            due = clock + timedelta(days=rng.randint(-20, 40))
+            row = db.session.get(TrainingAssignment, (person_id, manual.id))
+            if row is None:
+                db.session.add(TrainingAssignment(person_id=person_id, manual_id=manual.id,
+                                                  since_edition_id=manual.editions[-1].id, due_date=due))
+            else:
+                row.due_date = due
+        elif event == "unassign":
+            db.session.execute(delete(TrainingAssignment).where(TrainingAssignment.person_id == person_id,
+                                                                TrainingAssignment.manual_id == manual.id))
+        elif event == "start":
+            record_progress(person_id, manual.id, _moment(clock, rng), started=rng.randint(1, numbers[manual.id]))
+        elif event == "attest":
+            number = rng.randint(1, numbers[manual.id])
+            edition = db.session.scalar(select(ManualEdition).where(ManualEdition.manual_id == manual.id,
+                                                                    ManualEdition.number == number))
+            attested_at = _moment(clock - timedelta(days=rng.choice([0, 1, 27, 31, 200, 364, 366, 400])), rng)
+            record_progress(person_id, manual.id, attested_at, attestation=SimpleNamespace(
+                edition_id=edition.id, edition_number=number, attested_at=attested_at))
+        elif event == "raw":  # any writer, even one that lowers numbers
+            db.session.execute(update(TrainingProgress).where(TrainingProgress.person_id == person_id).values(
+                started_edition_number=rng.choice([None, 1, 2])))
+        elif event == "publish":
+            numbers[manual.id] += 1
+            add_edition(manual, numbers[manual.id], change_kind=rng.choice(["material", "minor"]),
+                        validity_months=rng.choice([None, 1, 12]), effective=clock)
+        elif event == "move":
+            db.session.execute(update(Person).where(Person.id == person_id).values(
+                department_id=rng.choice(department_ids)))
+        elif event == "active":
+            db.session.execute(update(Person).where(Person.id == person_id).values(active=rng.random() < 0.6))
+        elif event == "settle":
+            settle(clock + timedelta(days=rng.choice([0, 0, 1, -3])))
+        else:
+            clock += timedelta(days=rng.choice([1, 2, 5, 13, 29, 40, 200]))
+        db.session.flush()
+        for day in (clock, clock + timedelta(days=rng.choice([1, 10, 33, 380]))):
+            _assert_reads_agree(day, department_ids)
+        if step % 15 == 14:
+            db.session.commit()
+    settle(clock)
+    assert check(clock) == []
+
+
+def test_a_settled_row_answers_like_the_pure_rule_on_every_day_until_it_changes():
+    today = TODAY
+    for attested, started, required in [(None, None, 2), (None, 2, 2), (None, 1, 2), (1, None, 2), (2, None, 2),
+                                        (3, 1, 2)]:
+        for due_offset in (-1, 0, 5, 40):
+            for valid_offset in (None, -1, 0, 3, 60):
+                due = today + timedelta(days=due_offset)
+                valid_until = None if valid_offset is None or attested is None else today + timedelta(days=valid_offset)
+                facts = TrainingFacts(True, due, required, attested, valid_until, started)
+                standing = standing_of(facts)
+                change = next_status_change(standing, due, valid_until, today)
+                for day in (today + timedelta(days=n) for n in range(0, 70)):
+                    assert settled_status(standing, due, valid_until, day) == training_status(facts, day)
+                    if change is None or day < change:  # counted on `today`, valid until the next change
+                        assert settled_status(standing, due, valid_until, day) == training_status(facts, today)
+    assert {standing_of(TrainingFacts(True, today, 2, a, None, s)) for a, s in
+            [(None, None), (None, 2), (1, None), (2, None)]} == {NOTHING, STARTED, ATTESTED_EARLIER, ATTESTED_REQUIRED}
+
+
+def test_drift_is_found_and_a_rebuild_repairs_it(make_department, make_person, app):
+    department = make_department("DR")
+    people = [make_person(f"DR{n}", department=department) for n in range(3)]
+    manual = make_manual("drift", validity_months=12)
+    for person in people:
+        db.session.add(TrainingAssignment(person_id=person.id, manual_id=manual.id,
+                                          since_edition_id=manual.editions[-1].id, due_date=TODAY))
+    db.session.flush()
+    record_progress(people[0].id, manual.id, _moment(TODAY, random.Random(0)), started=1)
+    settle(TODAY)
+    db.session.commit()
+    assert check(TODAY) == []
+    assert db.session.scalar(select(TrainingStatusRow.counted_status).where(
+        TrainingStatusRow.person_id == people[0].id)) == "in_progress"
+    # Someone edits the materialised rows by hand (triggers guard the facts, not this table).
+    db.session.execute(text("UPDATE training_status_rows SET standing = 3, counted_status = 'current' "
+                            "WHERE person_id = :p"), {"p": people[0].id})
+    db.session.commit()
+    problems = check(TODAY)
+    assert any(f"pair {people[0].id}×{manual.id}" in problem for problem in problems)
+    assert any("counts of department" in problem for problem in problems)
+    result = app.test_cli_runner().invoke(args=["training", "check-status"])
+    assert result.exit_code == 1 and "drift:" in result.output
+    result = app.test_cli_runner().invoke(args=["training", "rebuild-status"])
+    assert result.exit_code == 0, result.output
+    assert "rebuilt 3 status rows" in result.output
+    assert check(TODAY) == []
+    assert status_counts(TODAY) == {(None, manual.id, "in_progress"): 1, (None, manual.id, "not_started"): 2}
+
+
+def test_a_change_to_the_facts_is_seen_at_once_without_a_settle(make_department, make_person):
+    department = make_department("NOW")
+    person = make_person("NOW1", department=department)
+    manual = make_manual("at-once")
+    db.session.add(TrainingAssignment(person_id=person.id, manual_id=manual.id,
+                                      since_edition_id=manual.editions[-1].id, due_date=TODAY))
+    db.session.flush()
+    settle(TODAY)
+    db.session.commit()
+    assert status_counts(TODAY) == {(None, manual.id, "not_started"): 1}
+    record_progress(person.id, manual.id, _moment(TODAY, random.Random(0)), started=1)  # same transaction
+    assert db.session.get(TrainingStatusRow, (person.id, manual.id)).pending is True
+    assert status_counts(TODAY) == {(None, manual.id, "in_progress"): 1}
+    db.session.execute(update(Person).where(Person.id == person.id).values(active=False))
+    assert status_counts(TODAY) == {}
