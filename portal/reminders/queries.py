@@ -4,16 +4,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.manuals.models import TrainingAssignment
-from portal.org.models import Person
 from portal.reminders.models import ReminderLog
 from portal.reminders.rules import OVERDUE_KIND
-from portal.training.models import TrainingProgress
 from portal.training.queries import manual_facts
-from portal.training.sql_rule import id_filter, manual_rule_values, status_case
+from portal.training.sql_rule import assigned_pairs_select, id_filter, manual_rule_values, status_case
 
 
 def pairs_select(today: date, *columns, department_ids: Collection[int] | None = None):
@@ -22,19 +20,10 @@ def pairs_select(today: date, *columns, department_ids: Collection[int] | None =
     if not facts:
         return None
     rule = manual_rule_values(facts, today)
-    stmt = (
-        select(TrainingAssignment.person_id, TrainingAssignment.manual_id, TrainingAssignment.due_date,
-               status_case(rule, today).label("status"), *columns)
-        .select_from(TrainingAssignment)
-        .join(rule, rule.c.manual_id == TrainingAssignment.manual_id)
-        .join(Person, Person.id == TrainingAssignment.person_id)
-        .outerjoin(TrainingProgress, and_(TrainingProgress.person_id == TrainingAssignment.person_id,
-                                          TrainingProgress.manual_id == TrainingAssignment.manual_id))
-        .where(Person.active.is_(True))
+    return assigned_pairs_select(
+        rule, [TrainingAssignment.person_id, TrainingAssignment.manual_id, TrainingAssignment.due_date,
+               status_case(rule, today).label("status"), *columns], department_ids,
     )
-    if department_ids is not None:
-        stmt = stmt.where(id_filter(Person.department_id, department_ids))
-    return stmt
 
 
 def reminded_today(person_ids, today: date) -> dict[int, datetime]:

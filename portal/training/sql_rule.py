@@ -220,6 +220,23 @@ def department_pairs_select(today: date, department_ids: Collection[int], facts=
     return union_all(settled, live)
 
 
+def assigned_pairs_select(rule, columns, department_ids: Collection[int] | None = None):
+    """SELECT `columns` over the assigned pairs of active people, joined to the manuals' rule values
+    (`rule`) and the people's progress, so `status_case(rule, today)` can be among the columns."""
+    stmt = (
+        select(*columns)
+        .select_from(TrainingAssignment)
+        .join(rule, rule.c.manual_id == TrainingAssignment.manual_id)
+        .join(Person, Person.id == TrainingAssignment.person_id)
+        .outerjoin(TrainingProgress, and_(TrainingProgress.person_id == TrainingAssignment.person_id,
+                                          TrainingProgress.manual_id == TrainingAssignment.manual_id))
+        .where(Person.active.is_(True))
+    )
+    if department_ids is not None:
+        stmt = stmt.where(id_filter(Person.department_id, department_ids))
+    return stmt
+
+
 def live_status_counts(today: date, *, department_ids: Collection[int] | None = None,
                        manual_ids: Collection[int] | None = None,
                        by_department: bool = False) -> dict[tuple[int | None, int, str], int]:
@@ -231,18 +248,9 @@ def live_status_counts(today: date, *, department_ids: Collection[int] | None = 
         return {}
     rule = manual_rule_values(facts, today)
     keys = [Person.department_id] if by_department else []
-    pairs = (
-        select(*keys, TrainingAssignment.manual_id, status_case(rule, today).label("status"))
-        .select_from(TrainingAssignment)
-        .join(rule, rule.c.manual_id == TrainingAssignment.manual_id)
-        .join(Person, Person.id == TrainingAssignment.person_id)
-        .outerjoin(TrainingProgress, and_(TrainingProgress.person_id == TrainingAssignment.person_id,
-                                          TrainingProgress.manual_id == TrainingAssignment.manual_id))
-        .where(Person.active.is_(True))
-    )
-    if department_ids is not None:
-        pairs = pairs.where(id_filter(Person.department_id, department_ids))
-    pairs = pairs.subquery("pairs")
+    pairs = assigned_pairs_select(
+        rule, [*keys, TrainingAssignment.manual_id, status_case(rule, today).label("status")], department_ids,
+    ).subquery("pairs")
     group = list(pairs.c)
     stmt = select(*group, func.count()).group_by(*group)
     result = {}
