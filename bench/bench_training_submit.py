@@ -51,7 +51,7 @@ import uuid
 from urllib.parse import urlencode
 
 from argon2 import PasswordHasher
-from served import cpu_seconds, serve
+from served import cpu_seconds, machine_cpu, machine_cpu_shares, serve
 from training_synthetic import bench_app, exit_cleanly_on_sigterm, fresh_database, postgres_available
 
 PASSWORD = "bench-password-2026"
@@ -256,14 +256,15 @@ def _client_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(backend: str, people: int, workers: int, threads: int) -> bool:
+def run(backend: str, people: int, workers: int, threads: int, worker_class: str = "gthread") -> bool:
     """Build, serve, warm, burst, replay, count; print the figures; True when on target."""
     warmup = WARMUP_PER_WORKER * workers
     storage, limiter_note = _limiter_storage()
     app = f'portal:create_app({{"RATELIMIT_KEY_PREFIX": "bench-{uuid.uuid4().hex[:12]}"}})'
     with fresh_database(backend) as url:
         prepare(url, warmup + people)
-        with serve(url, workers, threads, app=app, env={"PORTAL_RATELIMIT_STORAGE_URI": storage}) as served:
+        with serve(url, workers, threads, app=app, env={"PORTAL_RATELIMIT_STORAGE_URI": storage},
+                   options=("--worker-class", worker_class)) as served:
             ready = _parallel(warmup + people, lambda i: _ready(served.port, i))
             fields = _answers(url)
 
@@ -284,9 +285,11 @@ def run(backend: str, people: int, workers: int, threads: int) -> bool:
             watched = gunicorn_workers + (backends if pg_local else [])
             load_before = os.getloadavg()[0]
             cpu_before, client_before = cpu_seconds(watched), _client_cpu()
+            machine_before = machine_cpu()
             started = time.perf_counter()
             burst = fire(burst_requests)
             wall = time.perf_counter() - started
+            machine_after = machine_cpu()
             if pg_local:  # a backend opened during the burst counts from its start
                 backends = sorted(set(backends) | set(_pg_backends(url)[0]))
                 watched = gunicorn_workers + backends
@@ -318,7 +321,8 @@ def run(backend: str, people: int, workers: int, threads: int) -> bool:
     ok = errors == 0 and duplicates == 0 and counts["graded"] == warmup + people and p95 <= P95_TARGET_MS
     database_cpu = (f", PostgreSQL backends {used(backends):.1f} ms ({len(backends)})" if pg_local
                     else ", PostgreSQL backends not on this machine" if backend == "postgres" else "")
-    print(f"{backend:<10} {people} submissions at once (gunicorn {workers} workers × {threads} threads, {limiter_note}; "
+    print(f"{backend:<10} {people} submissions at once (gunicorn {workers} {worker_class} workers × {threads} "
+          f"thread{'s' if threads > 1 else ''}, {limiter_note}; "
           f"{warmup} uncounted warm-up submissions first): p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms, "
           f"all done in {wall * 1000:.0f} ms; errors {errors}, duplicates {duplicates}; graded attempts in the database "
           f"{counts['graded']} (passed {counts['passed']}, failed {counts['failed']}); {REPLAYS} concurrent replays → "
@@ -328,6 +332,8 @@ def run(backend: str, people: int, workers: int, threads: int) -> bool:
           f"({' + '.join(f'{used([pid]):.1f}' for pid in gunicorn_workers)})"
           f"{database_cpu}, this client {(client_after - client_before) * 1000 / people:.1f} ms; "
           f"load average {load_before:.1f} → {load_after:.1f} on {os.cpu_count()} CPUs", flush=True)
+    if machine_before:
+        print(f"{'':<10} during the burst: {machine_cpu_shares(machine_before, machine_after)}", flush=True)
     return ok
 
 
@@ -373,16 +379,17 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
     exit_cleanly_on_sigterm()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
     ok = True
     if args.backend in ("sqlite", "both"):
-        ok &= run("sqlite", args.people, args.workers, args.threads)
+        ok &= run("sqlite", args.people, args.workers, args.threads, args.worker_class)
     if args.backend in ("postgres", "both"):
         if postgres_available():
-            ok &= run("postgres", args.people, args.workers, args.threads)
+            ok &= run("postgres", args.people, args.workers, args.threads, args.worker_class)
         else:
             print("postgres   SKIPPED: the PostgreSQL server does not answer", flush=True)
     return 0 if ok else 1

@@ -51,14 +51,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _init_extensions(app: Flask) -> None:
     from portal.auth.loader import init_login
     from portal.core.i18n import register_i18n, select_locale
+    from portal.core.pool_ping import ping_idle_connections
+    from portal.core.rate_limits import limit_in_views_only
     from portal.core.navigation import register_navigation
 
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
     limiter.init_app(app)
+    limit_in_views_only(app, limiter)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Tokyo")
     init_login(app)
     register_i18n(app)

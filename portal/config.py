@@ -37,12 +37,17 @@ def load_config(instance_path: Path) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: idle connections are pinged instead (portal/core/pool_ping.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         # Sessions: signed cookie, checked against the person's session_version.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure_cookies,
         "SESSION_COOKIE_NAME": "portal_session",
+        # The cookie is re-sent only when the session changed (the last-use stamp, once a minute):
+        # the server enforces the idle and absolute lifetimes from the stamps inside the cookie, so
+        # re-signing and re-sending it on every request bought nothing.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("PORTAL_SESSION_ABSOLUTE_HOURS", "10"))),
         "PORTAL_SESSION_IDLE_MINUTES": int(os.environ.get("PORTAL_SESSION_IDLE_MINUTES", "30")),
