@@ -1,18 +1,18 @@
 """200 quiz submissions at once against the portal under gunicorn, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/bench_training_submit.py [--people 200] [--workers 2] [--threads 4]
+    .venv/bin/python bench/bench_training_submit.py [--people 200] [--workers 4] [--threads 1] [--worker-class gthread]
                                                     [--backend sqlite|postgres|both]
 
 Targets: 0 errors, 0 duplicates, p95 ≤ 300 ms. Exit 1 when a target is missed. How it runs, and why:
 
-- The server runs as a deployment on the 2-core reference machine would: the repository's
-  gunicorn.conf.py, one worker per core (2) × 4 threads, rate limits on. Two workers are needed
-  because one Python process uses one core at a time; 4 threads per worker keep a core busy while
-  a request waits on PostgreSQL (each submission makes 6 round trips and waits for its commit),
-  stay within SQLAlchemy's default pool of 5 connections (more threads than that would open and
-  close overflow connections during the burst), and queue the rest in arrival order instead of
-  slicing the GIL between dozens of requests. More than one worker needs the sign-in throttle's
-  counts shared: PORTAL_RATELIMIT_STORAGE_URI=redis://… is set when a Redis server answers
+- The server runs as README's production section deploys it on the 2-core reference machine: the
+  repository's gunicorn.conf.py (each worker on its own SO_REUSEPORT socket), 4 gthread workers
+  with one thread each, rate limits on. Four single-threaded processes keep both cores busy while
+  some requests wait on PostgreSQL (each submission makes 5 round trips and waits for its
+  commit); 2 workers × 4 threads used the same CPU per submission but left the cores 6–25% idle
+  during the burst (threads of one process waiting on each other for Python's lock), against
+  3–6% here. More than one worker needs the sign-in throttle's counts shared:
+  PORTAL_RATELIMIT_STORAGE_URI=redis://… is set when a Redis server answers
   (PORTAL_BENCH_REDIS_URL, default redis://127.0.0.1:6379/0, keys under a prefix of this run);
   otherwise each worker counts in memory, and the output says so. (`make run` serves one worker ×
   8 threads because a demo has no Redis.)
@@ -377,8 +377,8 @@ def main() -> int:
     """SQLite, then PostgreSQL when it answers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
