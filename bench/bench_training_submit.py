@@ -310,7 +310,9 @@ def run(backend: str, people: int, workers: int, threads: int, worker_class: str
         counts = _count(url)
 
     def used(pids) -> float:
-        return sum(cpu_after.get(pid, 0.0) - cpu_before.get(pid, 0.0) for pid in pids) * 1000 / people
+        # A process that ended during the burst (an overflow connection's backend) has no "after":
+        # its share is unknown, and counting it as 0 would subtract what it had used before.
+        return sum(cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in pids if pid in cpu_after) * 1000 / people
 
     latencies = sorted(ms for _status, ms in burst)
     p50 = statistics.median(latencies)

@@ -76,3 +76,19 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_REMINDER_DAYS_BEFORE": int(os.environ.get("PORTAL_REMINDER_DAYS_BEFORE", "7")),
         "PORTAL_VERIFY_RATE_LIMIT": os.environ.get("PORTAL_VERIFY_RATE_LIMIT", "30 per minute"),
     }
+
+
+def engine_options(database_url: str, options: dict) -> dict:
+    """The engine options for a database: on PostgreSQL, sessions start with JIT compilation off.
+
+    PostgreSQL JIT-compiles a statement whose estimated cost passes jit_above_cost. The portal's
+    statements are short reads of a few thousand rows, but their estimates jump whenever table
+    statistics lag (right after the nightly settle rewrites the training status rows): the department
+    dashboard's status statement then spent 55 of its 73 ms compiling, 19 ms without (issue 5,
+    bench/bench_dashboards.py). Passed in the connection's start-up options: no extra round trip.
+    """
+    if not str(database_url).startswith("postgresql"):
+        return dict(options)
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
+    return {**options, "connect_args": connect_args}
