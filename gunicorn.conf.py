@@ -16,6 +16,7 @@ def post_worker_init(worker):  # noqa: ARG001 - gunicorn's hook signature
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
 
+
 # Each worker listens on its own SO_REUSEPORT socket, so the kernel shares new connections evenly
 # between workers; on one shared socket, whichever worker woke first took most of a burst.
 reuse_port = True

@@ -53,9 +53,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _init_extensions(app: Flask) -> None:
     from portal.auth.loader import init_login
     from portal.core.i18n import register_i18n, select_locale
+    from portal.core.navigation import register_navigation
     from portal.core.pool_ping import ping_idle_connections
     from portal.core.rate_limits import limit_in_views_only
-    from portal.core.navigation import register_navigation
 
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
