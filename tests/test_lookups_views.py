@@ -182,12 +182,24 @@ def test_withdrawal_through_the_page(app, lw):
     assert _reload(lookup).status == "withdrawn"
 
 
+def test_a_handler_who_comes_second_is_told_and_sent_back_to_the_queue(app, lw):
+    lookup = approved(lw)
+    first, second = browser(app, lw.handler), browser(app, lw.handler2)
+    assert post(first, f"/lookups/{lookup.id}/take").status_code == 302
+    response = post(second, f"/lookups/{lookup.id}/take")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/lookups/queue")
+    assert "この依頼はすでに別の担当者が引き受けています。" in second.get("/lookups/queue").get_data(as_text=True)
+    assert _reload(lookup).handler_id == lw.handler.id
+    assert second.get(f"/lookups/{lookup.id}").status_code == 404  # the request itself stays hidden
+
+
 def test_two_handlers_taking_at_once_one_wins(app, lw, make_person):
     lookup = approved(lw)
     clients = [browser(app, person) for person in (lw.handler, lw.handler2)]
     tokens = [csrf_token_from(c, "/lookups/") for c in clients]
     barrier = threading.Barrier(len(clients))
     codes: list[int] = []
+    locations: list[str] = []
 
     cookies = [c.get_cookie("portal_session").value for c in clients]
     url = f"/lookups/{lookup.id}/take"  # read here: the threads have no app context of their own
@@ -198,6 +210,7 @@ def test_two_handlers_taking_at_once_one_wins(app, lw, make_person):
         barrier.wait()
         response = client.post(url, data={"csrf_token": token})
         codes.append(response.status_code)
+        locations.append(response.headers.get("Location", ""))
         response.close()
 
     threads = [threading.Thread(target=worker, args=pair) for pair in zip(cookies, tokens)]
@@ -205,7 +218,8 @@ def test_two_handlers_taking_at_once_one_wins(app, lw, make_person):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert codes == [302, 302]
+    assert codes == [302, 302]  # the winner to the request, the other back to the queue, told why
+    assert sum(location.endswith("/lookups/queue") for location in locations) == 1
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(LookupEvent).where(
         LookupEvent.request_id == lookup.id, LookupEvent.kind == "taken")) == 1

@@ -75,6 +75,15 @@ def may_view(viewer: Person, lookup: LookupRequest, now: datetime | None = None)
     return False
 
 
+def taken_by_another_handler(viewer: Person, lookup: LookupRequest, now: datetime | None = None) -> bool:
+    """True when someone else took a request this viewer could have taken (they saw it in the queue).
+
+    Such a viewer no longer sees the request itself; they are told it was taken, and nothing more.
+    """
+    return (lookup.handler_id is not None and lookup.handler_id != viewer.id
+            and grant_in_force(viewer.id, lookup.system_id, now))
+
+
 def load_visible(viewer: Person, lookup_id: int) -> LookupRequest:
     """The request, or 404 when it does not exist or the viewer may not see it (the same answer)."""
     lookup = db.session.get(LookupRequest, lookup_id)

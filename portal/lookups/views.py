@@ -16,6 +16,7 @@ from portal.core.timeutil import as_utc, utcnow
 from portal.extensions import db
 from portal.lookups import messages, queries, rules
 from portal.lookups.forms import ActionForm, AnswerForm, LookupForm, WithdrawForm
+from portal.lookups.models import LookupRequest
 from portal.lookups.services import (LookupData, LookupInputError, LookupRefused, answer_lookup,
                                      decide_lookup_approval, request_lookup, take_lookup, withdraw_lookup)
 
@@ -126,6 +127,11 @@ def _refused(lookup, error: LookupRefused):
     return redirect(url_for("lookups.detail", lookup_id=lookup.id))
 
 
+def _taken_by_another():
+    flash(messages.error_text("already_taken"), "error")
+    return redirect(url_for("lookups.queue"))
+
+
 @bp.route("/<int:lookup_id>/approval", methods=["POST"])
 @roles_required("manager")
 @no_auditor_writes
@@ -153,13 +159,24 @@ def approve(lookup_id: int):
 @signed_in
 @no_auditor_writes
 def take(lookup_id: int):
-    """A person whose grant for the system is in force takes the request; one taker only."""
-    lookup = queries.load_visible(_viewer(), lookup_id)
+    """A person whose grant for the system is in force takes the request; one taker only.
+
+    Of two handlers pressing "take" at once, the one who lost is sent back to the queue with
+    "someone else has already taken this request" (they may no longer see the request itself).
+    """
+    viewer = _viewer()
+    lookup = db.session.get(LookupRequest, lookup_id)
+    if lookup is not None and queries.taken_by_another_handler(viewer, lookup):
+        return _taken_by_another()
+    lookup = queries.load_visible(viewer, lookup_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        take_lookup(_viewer(), lookup)
+        take_lookup(viewer, lookup)
     except LookupRefused as error:
+        if error.code == "already_taken":
+            db.session.rollback()
+            return _taken_by_another()
         return _refused(lookup, error)
     db.session.commit()
     flash(_("You have taken this request: check, then record the answer."), "success")
