@@ -118,18 +118,19 @@ def detail(lookup_id: int):
 
 
 def _refused(lookup, error: LookupRefused):
-    """Show why the action was refused; keep an expiry found on the way, undo everything else."""
+    """Show why the action was refused; keep an expiry found on the way, undo everything else.
+
+    Back to the request's page, except when another handler took it: its page is theirs now, so
+    back to the queue.
+    """
     if error.code == "request_expired":
         db.session.commit()
     else:
         db.session.rollback()
     flash(messages.error_text(error.code, **error.details), "error")
+    if error.code == "already_taken":
+        return redirect(url_for("lookups.queue"))
     return redirect(url_for("lookups.detail", lookup_id=lookup.id))
-
-
-def _taken_by_another():
-    flash(messages.error_text("already_taken"), "error")
-    return redirect(url_for("lookups.queue"))
 
 
 @bp.route("/<int:lookup_id>/approval", methods=["POST"])
@@ -167,16 +168,13 @@ def take(lookup_id: int):
     viewer = _viewer()
     lookup = db.session.get(LookupRequest, lookup_id)
     if lookup is not None and queries.taken_by_another_handler(viewer, lookup):
-        return _taken_by_another()
+        return _refused(lookup, LookupRefused("already_taken"))
     lookup = queries.load_visible(viewer, lookup_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
         take_lookup(viewer, lookup)
     except LookupRefused as error:
-        if error.code == "already_taken":
-            db.session.rollback()
-            return _taken_by_another()
         return _refused(lookup, error)
     db.session.commit()
     flash(_("You have taken this request: check, then record the answer."), "success")
