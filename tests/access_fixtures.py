@@ -3,7 +3,6 @@ training progress, a movable clock, and grants made through the real services.""
 from __future__ import annotations
 
 import hashlib
-import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -13,47 +12,14 @@ from sqlalchemy import select
 from portal.access.models import ProtectedSystem
 from portal.access.services import GrantDecision, decide_approval, decide_grant, request_access
 from portal.access.systems import SystemData, create_api_token, save_system
-from portal.core import timeutil
 from portal.extensions import db
 from portal.manuals.models import Manual, ManualEdition, TrainingAssignment
 from portal.org.models import Department, Person
 from portal.training.models import TrainingProgress
+from tests.clock import START, Clock, clock  # noqa: F401  (re-exported for the access tests)
 
-#: 2026-04-01 12:00 in Japan.
-START = datetime(2026, 4, 1, 3, 0, tzinfo=timezone.utc)
 PURPOSES = ["光回線契約有無の確認（付加サービス申込対応）", "オーダー投入", "お客様からの問い合わせ対応"]
 EXPLANATION = "付加サービスの申込みを受けた際に、光回線の契約有無を確認するため。"
-
-
-class Clock:
-    """A clock tests can move; every portal module's utcnow reads it."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, moment: datetime) -> None:
-        """Jump to a moment (aware)."""
-        self.now = moment
-
-    def advance(self, **delta) -> datetime:
-        """Move forward by timedelta(**delta); returns the new time."""
-        self.now = self.now + timedelta(**delta)
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    """Freeze time at START; patch utcnow wherever a portal module imported it."""
-    fake = Clock(START)
-    original = timeutil.utcnow
-    monkeypatch.setattr(timeutil, "utcnow", fake)
-    for name, module in list(sys.modules.items()):
-        if name.startswith("portal") and getattr(module, "utcnow", None) is original:
-            monkeypatch.setattr(module, "utcnow", fake)
-    return fake
 
 
 @dataclass

