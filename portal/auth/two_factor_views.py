@@ -118,8 +118,8 @@ def second_factor_enrol():
             return response
     else:
         status = 400 if form.errors else 200
-    uri = provisioning_uri(secret, person)
-    return render_template("auth/two_factor_enrol.html", form=form, qr=qr_data_url(uri),
+    qr, qr_size = qr_data_url(provisioning_uri(secret, person))
+    return render_template("auth/two_factor_enrol.html", form=form, qr=qr, qr_size=qr_size,
                            secret=grouped(secret), person=person), status
 
 
