@@ -3,6 +3,8 @@ person in, works once, expires after 72 hours, and a newer one replaces it; bulk
 after an HR import; deactivation stops links and sessions at once."""
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import select, update
 
 from portal.audit.models import AuditEvent
@@ -11,7 +13,7 @@ from portal.extensions import db
 from portal.org.models import Department, Person
 from tests.accounts_fixtures import NEW_PASSWORD, body_of, link_path, mailbox, post_form, set_password  # noqa: F401
 from tests.access_fixtures import clock  # noqa: F401
-from tests.conftest import https_client, sign_in
+from tests.conftest import _csrf_token, https_client, sign_in
 
 
 def _newcomer(department: Department, number: str = "AG1001", email: str = "ao@agency.example",
@@ -218,3 +220,34 @@ def test_deactivation_also_refuses_an_open_session_without_a_version_bump(app, c
     db.session.commit()
     assert client.get("/").status_code == 302
 
+
+
+def test_twenty_submissions_of_one_link_at_once_set_the_password_once(app, client, make_department, make_person,
+                                                                     login, mailbox):
+    admin = make_person("S1", roles=("admin",))
+    person = _newcomer(make_department("AGENCY", kind="agency"))
+    login(admin)
+    _invite(client, person)
+    path = link_path(mailbox.messages[0])
+    browser = https_client(app)
+    token = _csrf_token(browser.get(path).get_data(as_text=True))
+    cookie = browser.get_cookie("portal_session").value
+    barrier, codes, lock = threading.Barrier(20), [], threading.Lock()
+
+    def worker(n: int):
+        copy = https_client(app)
+        copy.set_cookie("portal_session", cookie, domain="localhost")
+        barrier.wait()
+        password = f"{NEW_PASSWORD}-{n}"
+        response = copy.post(path, data={"new_password": password, "confirm_password": password, "csrf_token": token})
+        response.close()
+        with lock:
+            codes.append(response.status_code)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(codes) == [302] + [410] * 19
+    assert len(_actions("account.password_set")) == 1

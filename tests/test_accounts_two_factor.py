@@ -3,19 +3,23 @@ recovery codes (each once), wrong codes throttled and audited, an admin resets a
 second factor (never their own), and the demo setting that relaxes it."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from portal.audit.models import AuditEvent
+from portal.auth.account_links import invite_person
 from portal.auth.models import RecoveryCode, TwoFactor
 from portal.auth.two_factor import enrol_second_factor, new_secret
 from portal.extensions import db
 from portal.org.models import PersonRole
-from tests.accounts_fixtures import code_at, post_form, recovery_codes_from, secret_from
+from tests.accounts_fixtures import (  # noqa: F401
+    code_at, link_path, mailbox, post_form, recovery_codes_from, secret_from, set_password,
+)
 from tests.access_fixtures import clock  # noqa: F401
-from tests.conftest import https_client, sign_in
+from tests.conftest import _csrf_token, https_client, sign_in
 
 
 @pytest.fixture
@@ -77,6 +81,22 @@ def test_enrolment_shows_a_qr_code_confirms_a_code_and_shows_recovery_codes_once
     browser = https_client(app)
     sign_in(browser, admin)
     assert browser.get("/login/two-factor/enrol").headers["Location"] == "/login/two-factor"
+
+
+def test_an_invited_admin_sets_a_password_then_sets_up_the_second_factor(app, client, clock, make_person, mailbox):
+    person = make_person("S2", roles=("admin",))
+    person.password_hash = ""
+    db.session.commit()
+    invite_person(make_person("S1", roles=("admin",)), person)
+    db.session.commit()
+    response = set_password(client, link_path(mailbox.messages[0]))
+    assert response.headers["Location"] == "/login/two-factor"
+    assert client.get("/").status_code == 302  # the password alone does not sign an admin in
+    enrol = client.get("/login/two-factor/enrol")
+    assert "続いて、サインインの2段階目（認証アプリ）を設定してください。" in enrol.get_data(as_text=True)
+    secret = secret_from(enrol.get_data(as_text=True))
+    assert _code(client, code_at(secret, clock.now), "/login/two-factor/enrol").status_code == 200
+    assert client.get("/audit/").status_code == 200
 
 
 def test_sign_in_with_a_totp_code_and_a_replayed_code_is_refused(app, clock, make_person):
@@ -248,3 +268,31 @@ def test_the_setting_is_off_unless_the_environment_says_so(monkeypatch, tmp_path
     assert load_config(tmp_path)["PORTAL_DEMO_RELAX_2FA"] is False
     monkeypatch.setenv("PORTAL_DEMO_RELAX_2FA", "1")
     assert load_config(tmp_path)["PORTAL_DEMO_RELAX_2FA"] is True
+
+
+def test_one_code_sent_twenty_times_at_once_signs_in_once(app, clock, make_person):
+    admin = make_person("S1", roles=("admin",))
+    secret = _enrolled(admin, clock)
+    browser = https_client(app)
+    sign_in(browser, admin)
+    token = _csrf_token(browser.get("/login/two-factor").get_data(as_text=True))
+    cookie = browser.get_cookie("portal_session").value
+    code = code_at(secret, clock.now)
+    barrier, codes, lock = threading.Barrier(20), [], threading.Lock()
+
+    def worker():
+        copy = https_client(app)
+        copy.set_cookie("portal_session", cookie, domain="localhost")
+        barrier.wait()
+        response = copy.post("/login/two-factor", data={"code": code, "csrf_token": token})
+        response.close()
+        with lock:
+            codes.append(response.status_code)
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert codes.count(302) == 1 and set(codes) <= {302, 401, 429}
+    assert db.session.get(TwoFactor, admin.id).last_used_step is not None

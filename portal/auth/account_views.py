@@ -60,8 +60,8 @@ def account_link(token: str):
             return render_template("auth/set_password.html", form=form, person=person, purpose=row.purpose), 400
         db.session.commit()
         if second_factor_required(person):
+            response = begin_second_factor(person, url_for("home.index"))  # a fresh session: flash after
             flash(_("Your password has been set. Now set up the second step of signing in."), "success")
-            response = begin_second_factor(person, url_for("home.index"))
         else:
             response = start_session(person, url_for("home.index"), "not_needed")
             flash(_("Your password has been set and you are signed in."), "success")
@@ -115,8 +115,9 @@ def invite_person(person_id: int):
         row = links.invite_person(_viewer(), target)
     except links.InvitationRefused as refusal:
         db.session.rollback()
-        flash(_("This person is not active: no invitation was sent.") if str(refusal) == "inactive"
-              else _("This person has no e-mail address: no invitation was sent. Add it in the HR data first."), "error")
+        flash(_("This person is not active: no invitation was sent.") if str(refusal) == "inactive" else
+              _("This person has no e-mail address: no invitation was sent. Add it in the HR data first."),
+              "error")
         return redirect(url_for("org.person", person_id=person_id))
     expires_at = row.expires_at
     db.session.commit()

@@ -100,7 +100,8 @@ def create_admin_command(employee_no: str, name: str, department_code: str, depa
 
 @accounts_group.command("set-password")
 @click.argument("employee_no")
-@click.option("--reset-second-factor", is_flag=True, help="Also remove their authenticator (lost phone, no codes left).")
+@click.option("--reset-second-factor", is_flag=True,
+              help="Also remove their authenticator (lost phone, no codes left).")
 @with_appcontext
 def set_password_command(employee_no: str, reset_second_factor: bool) -> None:
     """Break-glass: set EMPLOYEE_NO's password (their sessions and open links end)."""
