@@ -10,7 +10,6 @@ from portal.extensions import db
 from portal.org.models import Person
 
 
-
 class PasswordPolicyError(ValueError):
     """The password change is refused: str() names the form field, `problems` the rules broken."""
 

@@ -69,7 +69,7 @@ def matching_step(secret: str, code: str, now: datetime) -> int | None:
         return None
     totp, current = pyotp.TOTP(secret), _step(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
-        if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
+        if hmac.compare_digest(totp.generate_otp(step), code):
             return step
     return None
 
