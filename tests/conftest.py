@@ -121,6 +121,9 @@ def app(database_url, tmp_path, app_overrides):
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "PORTAL_MAIL_DIR": str(tmp_path / "mail"),
+        # Privileged test people sign in with their password alone unless a test enrols a second
+        # factor or sets this False in app_overrides (tests/test_accounts_two_factor.py does).
+        "PORTAL_DEMO_RELAX_2FA": True,
         **app_overrides,
     }
     application = create_app(config)

@@ -9,7 +9,10 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from portal.auth.forms import LoginForm, PasswordChangeForm
+from portal.auth.password_rules import problem_messages
 from portal.auth.services import PasswordPolicyError, authenticate, change_password, end_all_sessions
+from portal.auth.sign_in import SECOND_FACTOR_KEY, begin_second_factor
+from portal.auth.two_factor import second_factor_required
 from portal.core.access import public, signed_in
 from portal.core.timeutil import utcnow
 from portal.extensions import db, limiter
@@ -92,6 +95,8 @@ def login():
         person = authenticate(form.employee_no.data, form.password.data)
         db.session.commit()
         if person is not None:
+            if second_factor_required(person):
+                return begin_second_factor(person, _safe_next(request.args.get("next")))
             locale = session.get("locale")
             session.clear()  # a fresh session: nothing from before sign-in survives
             if locale:
@@ -101,6 +106,7 @@ def login():
             session["login_at"] = now
             session["seen_at"] = now
             session.permanent = True
+            session[SECOND_FACTOR_KEY] = "not_needed"
             response = redirect(_safe_next(request.args.get("next")))
             _remember_device(response, person.employee_no)
             return response
@@ -131,9 +137,11 @@ def password():
         try:
             change_password(person, form.current_password.data, form.new_password.data)
         except PasswordPolicyError as error:
-            db.session.rollback()
-            field = getattr(form, str(error))
-            field.errors.append(_("The current password is not correct.") if str(error) == "current_password" else _("The new password must have at least 12 characters."))
+            db.session.commit()  # only the audit event of a wrong current password, if any
+            if error.field == "current_password":
+                form.current_password.errors.append(_("The current password is not correct."))
+            else:
+                form.new_password.errors.extend(problem_messages(error.problems))
             return render_template("auth/password.html", form=form), 400
         db.session.commit()
         login_user(person)  # this session carries on under the new session version
@@ -154,3 +162,6 @@ def language():
         current_user.locale = chosen
         db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
+
+
+from portal.auth import account_views, two_factor_views  # noqa: E402,F401  (register their routes on bp)

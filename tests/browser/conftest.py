@@ -54,6 +54,7 @@ def _demo_app(url: str, folder: Path):
         "SESSION_COOKIE_SECURE": False,  # as PORTAL_INSECURE_HTTP=1: plain http on 127.0.0.1
         "REMEMBER_COOKIE_SECURE": False,
         "PORTAL_MAIL_DIR": str(folder / "mail"),
+        "PORTAL_DEMO_RELAX_2FA": True,  # as `make run`: the demo sign-ins skip the second factor
     })
 
 
