@@ -5,13 +5,13 @@ their token, at most one open per person and purpose) and the second factor of l
 (two_factor: the TOTP secret and the last accepted time step; recovery_codes: single-use codes
 stored as SHA-256).
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0010"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
