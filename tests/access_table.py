@@ -31,6 +31,10 @@ ROUTES = [
     Route("home.index", "GET", "/", SIGNED_IN),
     Route("auth.logout", "POST", "/logout", SIGNED_IN),
     Route("auth.password", "GET", "/account/password", SIGNED_IN),
+    # Company SSO (OpenID Connect). Not configured in this table's app: both answer 404 to everyone;
+    # tests/test_oidc_sign_in.py drives them against a real provider.
+    Route("auth.oidc_login", "GET", "/auth/oidc/login", ANYONE),
+    Route("auth.oidc_callback", "GET", "/auth/oidc/callback", ANYONE),
     Route("org.departments", "GET", "/org/departments", {"admin", "training_admin", "auditor"}),
     # Organisation (people, roles, HR import). Person 999999 does not exist: 404 for those allowed in.
     Route("org.people", "GET", "/org/people", {"admin", "training_admin", "auditor", "manager"}),
