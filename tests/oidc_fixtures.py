@@ -132,13 +132,19 @@ class ProviderBrowser:
                 response = self.http.get(target, allow_redirects=False, timeout=10)
                 continue
             assert response.status_code == 200, (response.status_code, response.text[:500])
-            prompt = re.search(r'name="prompt" value="(\w+)"', response.text).group(1)
+            action = re.search(r'<form[^>]*action="([^"]+)"', response.text).group(1)
+            found = re.search(r'name="prompt" value="(\w+)"', response.text)
+            if found is None:  # a page whose script submits its form at once (e.g. ending another account's session)
+                fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', response.text))
+                response = self.http.post(urljoin(response.url, action), data=fields, allow_redirects=False,
+                                          timeout=10)
+                continue
+            prompt = found.group(1)
             self.pages.append(prompt)
             if cancel:
                 abort = re.search(r'href="([^"]*/abort)"', response.text).group(1)
                 response = self.http.get(urljoin(response.url, abort), allow_redirects=False, timeout=10)
                 continue
-            action = re.search(r'<form[^>]*action="([^"]+)"', response.text).group(1)
             data = {"prompt": prompt, **({"login": login, "password": password} if prompt == "login" else {})}
             response = self.http.post(urljoin(response.url, action), data=data, allow_redirects=False, timeout=10)
         raise AssertionError("the provider never sent the browser back to the portal")
