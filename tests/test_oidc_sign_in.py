@@ -199,3 +199,9 @@ def test_a_password_sign_in_signs_out_here_only(client, make_person, login):
 def test_pages_allow_forms_to_end_at_the_provider(client, oidc_provider):
     policy = client.get("/login").headers["Content-Security-Policy"]
     assert f"form-action 'self' {oidc_provider.issuer}" in policy
+
+
+def test_refused_answers_from_one_address_are_throttled(client):
+    statuses = [client.get(f"/auth/oidc/callback?code=x&state=forged-{n}").status_code for n in range(32)]
+    assert statuses[:30] == [400] * 30 and statuses[30:] == [429, 429]
+    assert len(_events("auth.sso_refused")) == 30  # throttled requests write nothing

@@ -273,10 +273,11 @@ def _first_use(kind: str, value: str, now) -> bool:
     """Record that a value came back; False when it had come back before (a replay)."""
     if kind == "state":
         db.session.execute(delete(OidcUsedValue).where(OidcUsedValue.forget_after < now))
-    result = db.session.execute(_insert(OidcUsedValue.__table__).values(
+    table = OidcUsedValue.__table__
+    inserted = db.session.execute(_insert(table).values(
         digest=_digest(kind, value), kind=kind, used_at=now, forget_after=now + REMEMBER_USED,
-    ).on_conflict_do_nothing())
-    return result.rowcount == 1
+    ).on_conflict_do_nothing().returning(table.c.digest)).scalar()
+    return inserted is not None
 
 
 def provider_logout_url(id_token: str | None, after_logout: str) -> str | None:

@@ -14,10 +14,10 @@ from portal.auth.oidc import (
 )
 from portal.auth.services import find_person
 from portal.auth.sign_in import OIDC, begin_session
-from portal.auth.views import _safe_next, bp
+from portal.auth.views import LOGIN_LIMIT_PER_CLIENT, _safe_next, bp
 from portal.core.access import public
 from portal.core.i18n import current_locale
-from portal.extensions import db
+from portal.extensions import db, limiter
 
 #: What a person is told, per audit reason (a re-authentication has its own words for some).
 REFUSAL_MESSAGES = {
@@ -115,6 +115,7 @@ def oidc_login():
 
 @bp.route("/auth/oidc/callback")
 @public
+@limiter.limit(LOGIN_LIMIT_PER_CLIENT, deduct_when=lambda response: response.status_code >= 400)
 def oidc_callback():
     """The provider's answer: sign in, or hand a re-authentication to the feature that asked for it."""
     if not is_enabled():
