@@ -8,13 +8,13 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from portal.audit.models import AuditEvent
 from portal.certificates.queries import certificate_by_id
 from portal.certificates.rendering import certificate_html
 from portal.extensions import db
-from portal.training.models import Attestation
+from portal.training.models import Attestation, QuizAttempt
 from portal.training.status import jst_today
 from tests.access_fixtures import clock  # noqa: F401
 from tests.conftest import PASSWORD, csrf_token_from
@@ -37,8 +37,6 @@ def _pass_quiz(client, flow, person):
     assign(person, manual)
     attempt_id = flow.start(manual.slug)
     db.session.expire_all()
-    from portal.training.models import QuizAttempt
-
     attempt = db.session.get(QuizAttempt, attempt_id)
     assert flow.submit(attempt, answers_for(attempt)).status_code == 303
     return manual
@@ -118,7 +116,8 @@ def test_confirming_as_someone_else_records_nothing(client, flow, at_provider, s
     callback = at_provider.sign_in(response.headers["Location"], "E1002")
     refused = client.get(local_path(callback))
     assert refused.status_code == 403
-    assert "別の社内アカウント" in refused.get_data(as_text=True)
+    body = refused.get_data(as_text=True)
+    assert "別の社内アカウント" in body and f'href="/training/manuals/{manual.slug}/attest"' in body
     assert _attestations() == []
     (event,) = _events("auth.sso_refused")
     assert event.details["reason"] == "different_person" and event.details["purpose"] == "reauth"
@@ -188,8 +187,6 @@ def test_an_oidc_signature_without_auth_time_or_token_hash_cannot_be_stored(clie
     manual = _pass_quiz(client, flow, learner)
     assert flow.attest(manual.slug, PASSWORD).status_code == 303
     (attestation,) = _attestations()
-    from sqlalchemy import insert
-
     row = {column.name: getattr(attestation, column.key) for column in Attestation.__table__.columns
            if column.name not in ("id", "person_id")}
     other = make_person("E1002")

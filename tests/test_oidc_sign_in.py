@@ -2,7 +2,7 @@
 refused with a page and an audit event, and signing out at the provider too (SECURITY.md row 32)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select

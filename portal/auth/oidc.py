@@ -35,7 +35,7 @@ PENDING_KEY = "oidc_pending"
 ID_TOKEN_KEY = "oidc_id_token"
 SUBJECT_KEY = "oidc_sub"
 #: An ID token larger than this is not kept in the cookie session (logout then names the client instead).
-MAX_KEPT_ID_TOKEN = 2400
+MAX_KEPT_ID_TOKEN = 2000
 #: Clock skew tolerated on exp, iat and nbf, in seconds.
 ID_TOKEN_LEEWAY = 30
 #: Only asymmetric signatures are accepted (never "none", never the shared client secret).
@@ -163,11 +163,12 @@ def callback_url() -> str:
 
 
 def authorization_url(purpose: str, *, locale: str, next_url: str | None = None, handler: str | None = None,
-                      intent: dict | None = None) -> str:
+                      intent: dict | None = None, return_to: str | None = None) -> str:
     """Start a flow: remember it in the session and return the provider's URL to send the browser to.
 
     purpose "login" signs in; purpose "reauth" asks the provider to authenticate the person again
-    right now (prompt=login, max_age=0), then hands the result to the named handler with `intent`.
+    right now (prompt=login, max_age=0), then hands the result to the named handler with `intent`
+    (`return_to` is the page a refusal links back to).
     """
     provider_metadata()
     extra = {"prompt": "login", "max_age": 0} if purpose == "reauth" else {}
@@ -177,7 +178,7 @@ def authorization_url(purpose: str, *, locale: str, next_url: str | None = None,
         raise SsoRefused("unavailable", error=type(error).__name__) from error
     session[PENDING_KEY] = {
         "state": created["state"], "nonce": created["nonce"], "verifier": created["code_verifier"],
-        "purpose": purpose, "next": next_url, "handler": handler, "intent": intent,
+        "purpose": purpose, "next": next_url, "handler": handler, "intent": intent, "return_to": return_to,
         "started_at": timeutil.utcnow().timestamp(),
     }
     return created["url"]

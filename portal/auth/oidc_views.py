@@ -6,7 +6,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal.audit.services import record_event
 from portal.auth.local_login import checked_mode, password_form_shown
 from portal.auth.oidc import (
     ID_TOKEN_KEY, MAX_KEPT_ID_TOKEN, PENDING_KEY, SUBJECT_KEY, SsoRefused, VerifiedIdentity, authorization_url,
@@ -14,6 +13,7 @@ from portal.auth.oidc import (
 )
 from portal.auth.services import find_person
 from portal.auth.sign_in import OIDC, begin_session
+from portal.auth.sso_services import record_sso_refusal, record_sso_sign_in
 from portal.auth.views import LOGIN_LIMIT_PER_CLIENT, _safe_next, bp
 from portal.core.access import public
 from portal.core.i18n import current_locale
@@ -79,22 +79,22 @@ def _sign_in_choices() -> dict:
     return {"sso_enabled": is_enabled(), "local_login_mode": mode, "password_form_shown": password_form_shown(mode)}
 
 
-def refusal_page(reason: str, purpose: str, **details):
+def refusal_page(reason: str, purpose: str, *, error: str = "", back_url: str | None = None):
     """The page that says why the company sign-in did not go through (the portal's own layout)."""
     message = REFUSAL_MESSAGES.get(reason, REFUSAL_MESSAGES["invalid_token"])
-    text = str(message) % {"error": details.get("error") or "-"} if reason == "provider_error" else str(message)
+    text = str(message) % {"error": error or "-"} if reason == "provider_error" else str(message)
     retry = url_for("auth.oidc_login") if purpose == "login" and is_enabled() else None
     title = _("Your identity could not be confirmed") if purpose == "reauth" else _("Company sign-in did not succeed")
-    return render_template("auth/sso_refused.html", title=title, message=text, retry_url=retry),\
-        REFUSAL_STATUS.get(reason, 400)
+    return render_template("auth/sso_refused.html", title=title, message=text, retry_url=retry,
+                           back_url=_safe_next(back_url) if back_url else None), REFUSAL_STATUS.get(reason, 400)
 
 
-def _refused(reason: str, purpose: str, *, person=None, employee_no: str = "", **details):
+def _refused(reason: str, pending: dict | None, *, person=None, employee_no: str = "", **details):
     """Audit a refusal (auth.sso_refused) and show its page."""
-    record_event(person, "auth.sso_refused", object_type="person", object_id=(employee_no or "")[:80],
-                 details={"reason": reason, "purpose": purpose, **details})
+    purpose = (pending or {}).get("purpose") or "login"
+    record_sso_refusal(person, reason, purpose, employee_no=employee_no, **details)
     db.session.commit()
-    return refusal_page(reason, purpose)
+    return refusal_page(reason, purpose, error=details.get("error", ""), back_url=(pending or {}).get("return_to"))
 
 
 @bp.route("/auth/oidc/login")
@@ -109,7 +109,7 @@ def oidc_login():
         url = authorization_url("login", locale=current_locale(), next_url=_safe_next(request.args.get("next")))
     except SsoRefused as refusal:
         current_app.logger.warning("company sign-in could not start: %s %s", refusal.reason, refusal.details)
-        return refusal_page(refusal.reason, "login")
+        return refusal_page(refusal.reason, "login", error=refusal.details.get("error", ""))
     return redirect(url)
 
 
@@ -121,13 +121,12 @@ def oidc_callback():
     if not is_enabled():
         abort(404)
     pending = session.pop(PENDING_KEY, None)
-    purpose = (pending or {}).get("purpose") or "login"
     try:
         identity = finish_flow(request.args, pending)
     except SsoRefused as refusal:  # the state (and nonce) stay used up: committed with the audit event
         person = current_user._get_current_object() if current_user.is_authenticated else None
-        return _refused(refusal.reason, purpose, person=person, **refusal.details)
-    if purpose == "reauth":
+        return _refused(refusal.reason, pending, person=person, **refusal.details)
+    if pending.get("purpose") == "reauth":
         return _reauthenticated(identity, pending)
     return _signed_in(identity, pending.get("next"))
 
@@ -136,9 +135,8 @@ def _signed_in(identity: VerifiedIdentity, next_url: str | None):
     person = find_person(identity.employee_no) if identity.employee_no else None
     refusal = sign_in_refusal(identity.employee_no, known=person is not None, active=bool(person and person.active))
     if refusal:
-        return _refused(refusal, "login", person=person, employee_no=identity.employee_no, subject=identity.subject)
-    record_event(person, "auth.sso_login", object_type="person", object_id=person.employee_no,
-                 details={"method": OIDC, "subject": identity.subject, "auth_time": identity.auth_time})
+        return _refused(refusal, None, person=person, employee_no=identity.employee_no, subject=identity.subject)
+    record_sso_sign_in(person, subject=identity.subject, auth_time=identity.auth_time)
     db.session.commit()
     begin_session(person, OIDC)
     _keep_for_logout(identity)
@@ -156,12 +154,11 @@ def _keep_for_logout(identity: VerifiedIdentity) -> None:
 
 def _reauthenticated(identity: VerifiedIdentity, pending: dict):
     if not current_user.is_authenticated:
-        return _refused("signed_out", "reauth", employee_no=identity.employee_no)
+        return _refused("signed_out", pending, employee_no=identity.employee_no)
     person = current_user._get_current_object()
     refusal = reauthentication_refusal(identity, employee_no=person.employee_no, subject=session.get(SUBJECT_KEY))
     if refusal:
-        return _refused(refusal, "reauth", person=person, employee_no=identity.employee_no,
-                        subject=identity.subject)
+        return _refused(refusal, pending, person=person, employee_no=identity.employee_no, subject=identity.subject)
     handler = current_app.extensions.get(HANDLERS_KEY, {}).get(pending.get("handler"))
     if handler is None:
         abort(400)

@@ -45,7 +45,8 @@ def start_oidc_signature(manual, state):
               "statement_hash": statement_hash(statement_texts(state.edition)),
               "clicked_at": utcnow().timestamp(), "locale": current_locale()}
     try:
-        url = authorization_url("reauth", locale=current_locale(), handler=HANDLER, intent=intent)
+        url = authorization_url("reauth", locale=current_locale(), handler=HANDLER, intent=intent,
+                                return_to=url_for("training.attest", slug=manual.slug))
     except SsoRefused as refusal:
         flash(str(REFUSAL_MESSAGES.get(refusal.reason, REFUSAL_MESSAGES["unavailable"])), "error")
         return redirect(url_for("training.attest", slug=manual.slug))
