@@ -2,7 +2,8 @@
 
 Each function takes the acting person, flushes and never commits. Races are settled by
 the database: one open attempt per person and edition (partial unique index), one
-grading per attempt (conditional UPDATE), one attestation per person and edition.
+grading per attempt (conditional UPDATE), one attestation per person, edition and cycle (a
+person attests an edition again only after the earlier attestation's certificate was revoked).
 """
 from __future__ import annotations
 
@@ -224,7 +225,7 @@ def attest_edition(actor: Person, manual: Manual, *, password: str, locale: str,
             attempt_id=attempt.id, edition_content_hash=edition.content_hash, statement_hash=statement_hash(texts),
             statement_locale=locale if locale in ("ja", "en") else "ja", attested_at=now,
             client_address=(client_address or "")[:80], user_agent=(user_agent or "")[:400],
-            verification_code=new_verification_code(),
+            verification_code=new_verification_code(), cycle=loaders.next_cycle(actor.id, edition.id),
         ).on_conflict_do_nothing().returning(Attestation.__table__.c.id)
     ).scalar()
     if inserted is None:
