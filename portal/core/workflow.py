@@ -118,11 +118,10 @@ def insert_once(model, values: Mapping[str, Any], unique: Collection[str], *, su
     """
     db.session.flush()
     table = model.__table__
-    primary = list(inspect(model).primary_key)[0]
-    inserted = db.session.execute(
-        _insert(table).values(**values).on_conflict_do_nothing().returning(table.c[primary.name])).scalar()
+    key = [table.c[column.name] for column in inspect(model).primary_key]
+    inserted = db.session.execute(_insert(table).values(**values).on_conflict_do_nothing().returning(*key)).first()
     if inserted is not None:
-        return db.session.get(model, inserted)
+        return db.session.get(model, tuple(inserted) if len(key) > 1 else inserted[0])
     existing = db.session.scalar(select(model).where(*(getattr(model, name) == values[name] for name in unique)))
     if existing is None:  # another key refused it (not the one we guard): let the database say so
         raise RuntimeError(f"{table.name}: insert refused by another constraint")

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, literal, select, update
 
 from portal.audit.services import record_event
 from portal.auth.passwords import check_password
@@ -71,7 +71,8 @@ def record_progress(person_id: int, manual_id: int, now: datetime, *, started: i
                    attested_at=attestation.attested_at)
         newer = table.c.attested_edition_number.is_(None) | (table.c.attested_edition_number < attestation.edition_number)
         for name in ("attested_edition_id", "attested_edition_number", "attested_at"):
-            changes[name] = case((newer, row[name]), else_=table.c[name])
+            # Typed as the column: a bare value in a CASE would skip UTCDateTime's conversion to UTC.
+            changes[name] = case((newer, literal(row[name], table.c[name].type)), else_=table.c[name])
     stmt = _insert(table).values(**row)
     db.session.execute(stmt.on_conflict_do_update(index_elements=["person_id", "manual_id"], set_=changes))
 
