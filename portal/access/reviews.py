@@ -99,16 +99,20 @@ def review_grant(actor: Person, item: ReviewItem, keep: bool, reason: str, now: 
         raise AccessError("reason_too_short", "reason")
     seen = item.outcome
     refuse_unless(item, "outcome", UNDECIDED, subject=REVIEW, witness=review_witness)
-    _hold_live_grant(grant)
     outcome = "kept" if keep else "revoked"
     still_live = exists().where(AccessGrant.id == grant.id, AccessGrant.state.in_(LIVE_STATES))
-    if not try_move(ReviewItem, item.id, "outcome", seen, {
-            "outcome": outcome, "reviewed_by_id": actor.id, "reviewed_at": now, "reason": reason.strip()},
-            still_live):
+    try:
+        _hold_live_grant(grant)
+        if not try_move(ReviewItem, item.id, "outcome", seen, {
+                "outcome": outcome, "reviewed_by_id": actor.id, "reviewed_at": now, "reason": reason.strip()},
+                still_live):
+            _hold_live_grant(grant)  # the grant ended meanwhile (else the item moved: said below)
+            raise StepLost(REVIEW, Meanwhile(seen))
+    except StepLost:
+        # Another manager's review (which may have revoked the grant) is what the loser should hear of.
         db.session.refresh(item)
         refuse_unless(item, "outcome", seen, subject=REVIEW, witness=review_witness)
-        _hold_live_grant(grant)  # the item had not moved: the grant ended meanwhile
-        raise StepLost(REVIEW, Meanwhile(seen))
+        raise
     db.session.refresh(item)
     late = now >= item.campaign.deadline
     db.session.add(AccessEvent(request_id=grant.request_id, grant_id=grant.id, kind="reviewed", occurred_at=now,
