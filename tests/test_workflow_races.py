@@ -149,6 +149,11 @@ class Outcome:
     loser_says: str
 
 
+def _kinds(request_id: int) -> list[str]:
+    return list(db.session.scalars(select(AccessEvent.kind).where(AccessEvent.request_id == request_id)
+                                   .order_by(AccessEvent.id)))
+
+
 def _actions_since(seq: int) -> list[str]:
     return list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.seq > seq).order_by(AuditEvent.seq)))
 
@@ -160,7 +165,7 @@ def _approval(cast: Cast) -> Scene:
     def judge() -> Outcome:
         row = db.session.get(AccessRequest, request.id)
         approved = row.status == "awaiting_grant"
-        kinds = list(db.session.scalars(select(AccessEvent.kind).where(AccessEvent.request_id == request.id)))
+        kinds = _kinds(request.id)
         assert kinds == ["requested", "approved" if approved else "refused"]
         return Outcome(["access.request_approved" if approved else "access.request_refused"],
                        2 if approved else 1,  # both grant owners / the requester
@@ -180,7 +185,7 @@ def _grant_decision(cast: Cast) -> Scene:
         assert row.status in ("granted", "refused_by_owner")
         assert db.session.scalar(select(func.count(AccessGrant.id)).where(AccessGrant.request_id == request.id)) == (
             1 if granted else 0)
-        kinds = list(db.session.scalars(select(AccessEvent.kind).where(AccessEvent.request_id == request.id)))
+        kinds = _kinds(request.id)
         assert kinds == ["requested", "approved", "granted" if granted else "grant_refused"]
         return Outcome(["access.granted" if granted else "access.grant_refused"], 1,
                        f"この申請はすでに{row.decided_by.name}さんが{'付与' if granted else '却下'}しました")

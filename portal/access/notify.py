@@ -78,7 +78,7 @@ def request_awaiting_training(request, lacking: list[str]) -> None:
     from portal.manuals.models import Manual
 
     slugs = [code.split(":", 1)[1] for code in lacking if code.startswith("training_not_current:")]
-    manuals = list(db.session.scalars(select(Manual).where(Manual.slug.in_(slugs)).order_by(Manual.slug))) if slugs else []
+    manuals = list(db.session.scalars(select(Manual).where(Manual.slug.in_(slugs)).order_by(Manual.slug)))
     _queue([request.person], "request_awaiting_training", request=request, manuals=manuals,
            link=_link(f"/access/requests/{request.id}"), training_link=_link("/training/"))
 
