@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.access.models import AccessDecision, AccessEvent, AccessGrant, AccessRequest
+from portal.access.refresh import refresh_access_decisions
 from portal.access.services import AccessError, GrantDecision, decide_approval, decide_grant, request_access
 from portal.audit.models import AuditEvent
 from portal.extensions import db
@@ -124,17 +125,23 @@ def test_full_flow_in_the_browser_pages(app, client, login, world, clock):
         "access.requested", "access.request_approved", "access.granted"]
 
 
-def test_grant_is_refused_server_side_while_training_is_not_current(world, clock):
+def test_a_grant_waits_for_training_instead_of_refusing(app, world, clock):
     request = request_access(world.employee, world.system, PURPOSES[0], EXPLANATION)
     decide_approval(world.manager, request, True, "業務上必要")
+    db.session.commit()
     outcome = decide_grant(world.owner, request, GrantDecision(True, "付与します", days=30))
     db.session.commit()
-    assert outcome.grant is None
-    assert outcome.refused_reasons == ["training_not_current:partner-data", "training_not_current:purpose-approval"]
-    assert request.status == "refused_by_owner"
+    assert outcome.grant is None and outcome.refused_reasons == []
+    assert outcome.waiting_for == ["training_not_current:partner-data", "training_not_current:purpose-approval"]
+    assert request.status == "awaiting_training" and request.decision_reason == ""
     assert db.session.scalar(select(func.count(AccessGrant.id))) == 0
-    refused = _events("access.grant_refused")[0]
-    assert refused.details["refused_by_portal"] == outcome.refused_reasons and refused.actor_label == "G1"
+    waiting = _events("access.request_awaiting_training")[0]
+    assert waiting.details["training"] == outcome.waiting_for and waiting.actor_label == "G1"
+    assert _events("access.grant_refused") == []
+    told = [m for m in _mails(app) if m["To"] == world.employee.email and "受講完了待ち" in m["Subject"]]
+    assert len(told) == 1
+    body = told[0].get_content()
+    assert "コラボ事業者の契約者情報の取扱い" in body and "利用目的の明確化と承認" in body
 
 
 def test_old_edition_attestation_does_not_count_for_a_grant(world, clock):
@@ -147,11 +154,15 @@ def test_old_edition_attestation_does_not_count_for_a_grant(world, clock):
     request = request_access(world.employee, world.system, PURPOSES[0], EXPLANATION)
     decide_approval(world.manager, request, True, "業務上必要")
     outcome = decide_grant(world.owner, request, GrantDecision(True, "付与します", days=30))
-    assert outcome.refused_reasons == ["training_not_current:partner-data"]
+    assert outcome.waiting_for == ["training_not_current:partner-data"]
     attest(world.employee, world.manual, 2)
-    request2 = request_access(world.employee, world.system, PURPOSES[0], EXPLANATION)
-    decide_approval(world.manager, request2, True, "業務上必要")
-    assert decide_grant(world.owner, request2, GrantDecision(True, "付与します", days=30)).grant is not None
+    refresh_access_decisions([world.employee.id])  # what the training feature calls after an attestation
+    db.session.refresh(request)
+    assert request.status == "awaiting_grant"  # back with the grant owners, nobody asked again
+    assert [e.kind for e in db.session.scalars(select(AccessEvent).where(AccessEvent.request_id == request.id)
+                                                .order_by(AccessEvent.id))] == [
+        "requested", "approved", "awaiting_training", "training_completed"]
+    assert decide_grant(world.owner, request, GrantDecision(True, "付与します", days=30)).grant is not None
 
 
 def test_nobody_decides_their_own_request(world, clock, make_person):
@@ -294,7 +305,7 @@ def test_a_grant_at_the_moment_training_stops_counting_is_refused(world, clock):
     lapse = end_of_day_jst(date(2026, 4, 5))
     clock.set(lapse)
     outcome = decide_grant(world.owner, request, GrantDecision(True, "研修修了を確認", days=30))
-    assert outcome.refused_reasons == ["training_not_current:partner-data"]
+    assert outcome.waiting_for == ["training_not_current:partner-data"]
     db.session.rollback()
     clock.set(lapse - timedelta(microseconds=1))
     outcome = decide_grant(world.owner, db.session.get(AccessRequest, request.id),

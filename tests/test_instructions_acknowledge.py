@@ -57,8 +57,8 @@ def test_acknowledging_twice_records_one_acknowledgement(app, client, org, login
     url, page = f"/instructions/{instruction.id}/acknowledge", f"/instructions/{instruction.id}"
     assert post_action(client, url, page).status_code == 302
     token = csrf_token_from(client, page)
-    second = client.post(url, data={"csrf_token": token}, follow_redirects=True)
-    assert second.status_code == 200
+    second = client.post(url, data={"csrf_token": token})
+    assert second.status_code == 409 and "この是正指示はすでに確認済みです" in second.get_data(as_text=True)
     assert len(_acknowledgements(instruction.id)) == 1
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "instruction.acknowledged")) == 1
 

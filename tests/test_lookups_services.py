@@ -7,6 +7,7 @@ from sqlalchemy import func, select, text
 
 from portal.access.services import revoke_grant
 from portal.audit.models import AuditEvent
+from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.lookups.models import LookupEvent, LookupRequest
 from portal.lookups.queries import grant_in_force
@@ -56,9 +57,9 @@ def test_refusal_and_withdrawal_are_recorded(lw):
     assert refused.status == "refused" and refused.decision_reason == "お客様への確認で足りる。"
     assert _actions(refused.id) == ["lookup.requested", "lookup.refused"]
     assert withdrawn.status == "withdrawn" and _actions(withdrawn.id) == ["lookup.requested", "lookup.withdrawn"]
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(StepLost) as lost:
         take_lookup(lw.handler, refused)
-    assert refusal.value.code == "wrong_state"
+    assert lost.value.meanwhile.state == "refused" and lost.value.meanwhile.by.id == lw.manager.id
 
 
 @pytest.mark.parametrize("changes, field, code", [
@@ -135,9 +136,9 @@ def test_nobody_takes_before_approval(lw):
 
 def test_a_second_taker_loses(lw):
     lookup = taken(lw)
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(StepLost) as lost:
         take_lookup(lw.handler2, lookup)
-    assert refusal.value.code == "already_taken"
+    assert lost.value.meanwhile.state == "in_progress" and lost.value.meanwhile.by.id == lw.handler.id
     db.session.rollback()
     assert db.session.get(LookupRequest, lookup.id).handler_id == lw.handler.id
 
@@ -148,9 +149,9 @@ def test_a_stale_copy_cannot_overwrite_the_winner(lw, app):
     with db.engine.begin() as other:  # the winner, in another connection, first
         other.execute(text("UPDATE lookup_requests SET status = 'in_progress', handler_id = :h WHERE id = :i"),
                       {"h": lw.handler2.id, "i": lookup.id})
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(StepLost) as lost:
         take_lookup(lw.handler, lookup)
-    assert refusal.value.code == "already_taken"
+    assert lost.value.meanwhile.state == "in_progress" and lost.value.meanwhile.by.id == lw.handler2.id
 
 
 def test_only_the_taker_answers_and_only_while_their_grant_is_in_force(lw):
@@ -192,9 +193,9 @@ def test_withdrawal_only_by_the_requester_and_only_before_someone_takes_it(lw):
     assert refusal.value.code == "not_the_requester"
     take_lookup(lw.handler, lookup)
     db.session.commit()
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(StepLost) as lost:
         withdraw_lookup(lw.requester, lookup)
-    assert refusal.value.code == "wrong_state"
+    assert lost.value.meanwhile.state == "in_progress"
 
 
 def test_waiting_requests_expire_and_say_so_when_acted_on(lw, clock):

@@ -3,17 +3,19 @@
 Each history is written straight to the fact tables (assignments, progress, editions, people),
 the way any writer could, in random order with a clock that moves forward (and sometimes
 looks back); settles happen at random moments. After every step the counts, the department
-pairs and the drift check must agree with status.training_status decided from the facts.
+pairs and the drift check must agree with status.training_status decided from the facts. A
+second history adds certificate revocations and re-attestations: the rule then sees only the
+attestations that count (status.counting_attestation).
 """
 from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from portal.core.timeutil import JST
 from portal.extensions import db
@@ -179,3 +181,117 @@ def test_a_change_to_the_facts_is_seen_at_once_without_a_settle(make_department,
     assert status_counts(TODAY) == {(None, manual.id, "in_progress"): 1}
     db.session.execute(update(Person).where(Person.id == person.id).values(active=False))
     assert status_counts(TODAY) == {}
+
+
+def _attest_for_real(person_id, edition, attested_at, rng) -> None:
+    """An attestation row (after a passed attempt) and its progress, as the training service writes them."""
+    from portal.training.models import Attestation, QuizAttempt
+
+    attempt = QuizAttempt(person_id=person_id, manual_id=edition.manual_id, edition_id=edition.id,
+                          edition_number=edition.number, quiz_version_id=edition.quiz_version_id or
+                          db.session.scalar(select(ManualEdition.quiz_version_id).where(
+                              ManualEdition.manual_id == edition.manual_id, ManualEdition.number == 1)),
+                          mode="full", drawn_json="[]", question_count=0, started_at=attested_at,
+                          submitted_at=attested_at, score=0, passed=True, outcome="passed")
+    db.session.add(attempt)
+    db.session.flush()
+    cycle = db.session.scalar(select(func.count(Attestation.id)).where(
+        Attestation.person_id == person_id, Attestation.edition_id == edition.id))
+    attestation = Attestation(person_id=person_id, manual_id=edition.manual_id, edition_id=edition.id,
+                              edition_number=edition.number, attempt_id=attempt.id, edition_content_hash="h",
+                              statement_hash="s", statement_locale="ja", attested_at=attested_at, cycle=cycle,
+                              verification_code=f"code-{person_id}-{edition.id}-{cycle}-{rng.random()}")
+    db.session.add(attestation)
+    db.session.flush()
+    record_progress(person_id, edition.manual_id, attested_at, attestation=attestation)
+
+
+def _expected_from_attestations(today):
+    """{(person, manual): (department, status)} by the pure rule, from the attestations and their revocations
+    (not from training_progress: the revocation trigger keeps that one, and is what is under test)."""
+    from portal.certificates.models import CertificateRevocation
+    from portal.training.models import Attestation
+    from portal.training.queries import manual_facts
+    from portal.training.status import AttestationFact, counting_attestation, jst_date, validity_end
+
+    facts_by_manual = manual_facts()
+    revoked = select(CertificateRevocation.id).where(CertificateRevocation.attestation_id == Attestation.id).exists()
+    attested = {}
+    for person_id, manual_id, number, at, attestation_id, is_revoked in db.session.execute(select(
+            Attestation.person_id, Attestation.manual_id, Attestation.edition_number, Attestation.attested_at,
+            Attestation.id, revoked)):
+        attested.setdefault((person_id, manual_id), []).append(AttestationFact(number, at, is_revoked, attestation_id))
+    started = dict(((p, m), s) for p, m, s in db.session.execute(select(
+        TrainingProgress.person_id, TrainingProgress.manual_id, TrainingProgress.started_edition_number)))
+    active = dict(db.session.execute(select(Person.id, Person.department_id).where(Person.active.is_(True))).all())
+    expected = {}
+    for person_id, manual_id, due in db.session.execute(select(
+            TrainingAssignment.person_id, TrainingAssignment.manual_id, TrainingAssignment.due_date)):
+        if person_id not in active:
+            continue
+        manual = facts_by_manual[manual_id]
+        counting = counting_attestation(attested.get((person_id, manual_id), ()))
+        months = manual.validity_months
+        valid_until = validity_end(jst_date(counting.attested_at), months) if counting and months else None
+        facts = TrainingFacts(True, due, manual.required_number, counting.edition_number if counting else None,
+                              valid_until, started.get((person_id, manual_id)))
+        expected[(person_id, manual_id)] = (active[person_id], training_status(facts, today))
+    return expected
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_revoked_certificates_stop_counting_in_every_read_over_random_histories(seed, make_department, make_person):
+    """Attestations, certificate revocations and re-attestations in random order: the pure rule over the
+    attestations that count, the live reads, the materialised counts and the drift check always agree."""
+    from portal.certificates.models import CertificateRevocation
+    from portal.training.models import Attestation
+    from portal.training.status_rows import progress_problems
+
+    rng = random.Random(seed)
+    department = make_department(f"RV{seed}")
+    admin = make_person(f"RV{seed}-admin", department=department, roles=("admin",))
+    people = [make_person(f"RV{seed}-{n}", department=department) for n in range(5)]
+    manuals = [make_manual("rv-yearly", validity_months=12), make_manual("rv-forever")]
+    clock = date(2026, 4, 1)
+    for person in people:
+        for manual in manuals:
+            db.session.add(TrainingAssignment(person_id=person.id, manual_id=manual.id,
+                                              since_edition_id=manual.editions[-1].id,
+                                              due_date=clock + timedelta(days=rng.randint(-5, 40))))
+    db.session.commit()
+    numbers = {m.id: 1 for m in manuals}
+    for step in range(45):
+        event = rng.choice(["attest", "attest", "revoke", "revoke", "publish", "settle", "clock"])
+        person, manual = rng.choice(people), rng.choice(manuals)
+        if event == "attest":
+            edition = rng.choice([e for e in db.session.scalars(select(ManualEdition).where(
+                ManualEdition.manual_id == manual.id))])
+            counting = db.session.scalar(select(func.count(Attestation.id)).where(
+                Attestation.person_id == person.id, Attestation.edition_id == edition.id,
+                ~select(CertificateRevocation.id).where(CertificateRevocation.attestation_id == Attestation.id).exists()))
+            if not counting:  # one that counts per edition: a new cycle only after a revocation
+                _attest_for_real(person.id, edition, _moment(clock - timedelta(days=rng.choice([0, 3, 370])), rng), rng)
+        elif event == "revoke":
+            candidates = db.session.scalars(select(Attestation.id).where(~select(CertificateRevocation.id).where(
+                CertificateRevocation.attestation_id == Attestation.id).exists())).all()
+            if candidates:
+                db.session.add(CertificateRevocation(attestation_id=rng.choice(candidates), reason="取消",
+                                                     revoked_by_id=admin.id, revoked_at=_moment(clock, rng)))
+        elif event == "publish":
+            numbers[manual.id] += 1
+            add_edition(manual, numbers[manual.id], change_kind=rng.choice(["material", "minor"]),
+                        validity_months=rng.choice([None, 12]), effective=clock)
+        elif event == "settle":
+            settle(clock)
+        else:
+            clock += timedelta(days=rng.choice([1, 20, 200]))
+        db.session.flush()
+        expected = _expected_from_attestations(clock)
+        assert {pair: status for pair, (_d, status) in expected.items()} == {
+            (row.person_id, row.manual_id): row.status for row in status_rows(None, None, clock)}
+        _assert_reads_agree(clock, [department.id])
+        if step % 15 == 14:
+            db.session.commit()
+    assert progress_problems() == []
+    settle(clock)
+    assert check(clock) == []

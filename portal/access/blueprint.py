@@ -47,6 +47,15 @@ def refuse_on_form(form, error) -> None:
     field.errors = list(field.errors) + [text]
 
 
+def lost_page(lost, back_url: str):
+    """The loser of a race: roll back and say what happened meanwhile (HTTP 409)."""
+    from portal.core.errors import conflict_page
+    from portal.extensions import db
+
+    db.session.rollback()
+    return conflict_page(messages.meanwhile_text(lost), back_url)
+
+
 def no_auditor_writes(view):
     """Auditors read everything and change nothing: 403 on any write, whatever other roles they hold."""
 

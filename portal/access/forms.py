@@ -38,8 +38,10 @@ class ApprovalForm(FlaskForm):
 class GrantForm(FlaskForm):
     """The grant owner grants (for a number of days) or refuses, with a reason."""
 
-    decision = RadioField(_l("Your decision"), choices=[SelectChoice("grant", _l("Grant")), SelectChoice("refuse", _l("Refuse"))],
-                          validators=[InputRequired(message=_l("Choose grant or refuse."))])
+    #: "wait" replaces "grant" while the requester's training is not current (the view offers one of them).
+    decision = RadioField(_l("Your decision"), choices=[
+        SelectChoice("grant", _l("Grant")), SelectChoice("wait", _l("Wait until the requester's training is current")),
+        SelectChoice("refuse", _l("Refuse"))], validators=[InputRequired(message=_l("Choose grant or refuse."))])
     days = IntegerField(_l("Grant for how many days"), validators=[Optional()],
                         description=_l("The grant ends after this many days."))
     reason = TextAreaField(_l("Reason"), description=REASON_HELP,

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access.blueprint import bp, found, no_auditor_writes, refuse_on_form, viewer
+from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, refuse_on_form, viewer
 from portal.access.coverage import catch_up, coverage_report
 from portal.access.forms import CapsForm, CoverageForm, ReasonForm, date_from_parts, parse_caps
 from portal.access.messages import GRANT_STATE_LABELS, error_text
@@ -22,6 +22,7 @@ from portal.core.access import roles_required, signed_in
 from portal.core.exports import Sheet, csv_response, xlsx_response
 from portal.core.i18n import current_locale
 from portal.core.timeutil import to_jst, utcnow
+from portal.core.workflow import StepLost
 from portal.extensions import db
 
 READERS = ("grant_owner", "auditor", "admin")
@@ -94,6 +95,8 @@ def revoke(grant_id: int):
     if form.validate_on_submit():
         try:
             revoke_grant(viewer(), grant, form.reason.data)
+        except StepLost as lost:
+            return lost_page(lost, url_for("access.grant_detail", grant_id=grant_id))
         except AccessError as error:
             db.session.rollback()
             refuse_on_form(form, error)

@@ -4,6 +4,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.core.i18n import format_jst
+from portal.core.workflow import StepLost
+
 REQUEST_STATUS_LABELS = {
     "awaiting_approval": _l("Waiting for the manager's approval"),
     "awaiting_grant": _l("Approved; waiting for the grant owner"),
@@ -11,6 +14,7 @@ REQUEST_STATUS_LABELS = {
     "refused_by_manager": _l("Refused by the manager"),
     "refused_by_owner": _l("Refused by the grant owner"),
     "expired": _l("Expired (not decided in time)"),
+    "awaiting_training": _l("Waiting for the requester's training"),
 }
 GRANT_STATE_LABELS = {
     "in_force": _l("In force"),
@@ -30,6 +34,8 @@ EVENT_LABELS = {
     "reviewed": _l("Reviewed"),
     "revoked": _l("Revoked"),
     "expired": _l("Expired"),
+    "awaiting_training": _l("Put on hold until the requester's training is current"),
+    "training_completed": _l("Training completed: back to the grant owners"),
 }
 REVIEW_OUTCOME_LABELS = {
     "pending": _l("Not reviewed yet"),
@@ -116,3 +122,40 @@ def reason_text(code: str) -> str:
         "training_not_current": _("Training not current: %(manual)s", manual=slug),
     }
     return labels.get(base, code)
+
+
+#: What the winner of a race did, per subject and state the row is in now ({name}: who did it).
+_DONE_BY = {
+    ("access_request", "awaiting_grant"): _l("%(name)s has already approved this request."),
+    ("access_request", "refused_by_manager"): _l("%(name)s has already refused this request."),
+    ("access_request", "granted"): _l("%(name)s has already granted this request."),
+    ("access_request", "refused_by_owner"): _l("%(name)s has already refused this request."),
+    ("access_request", "awaiting_training"): _l("%(name)s has already put this request on hold until the "
+                                                "requester's training is current."),
+    ("access_grant", "revoked"): _l("%(name)s has already revoked this grant."),
+    ("review_item", "kept"): _l("%(name)s has already reviewed this grant and kept it."),
+    ("review_item", "revoked"): _l("%(name)s has already reviewed this grant and revoked it."),
+}
+_DONE = {
+    ("access_request", "expired"): _l("This request has expired: it was not decided in time."),
+    ("access_grant", "expired"): _l("This grant has already expired."),
+    ("review_item", "missed"): _l("This review missed its deadline."),
+}
+
+
+def meanwhile_text(lost: StepLost) -> str:
+    """What happened while the person looked at the page, e.g. 「この申請はすでに山﨑 健一さんが承認しました。」"""
+    meanwhile = lost.meanwhile
+    key = (lost.subject, meanwhile.state)
+    if key in _DONE_BY and meanwhile.by is not None:
+        text = str(_DONE_BY[key]) % {"name": meanwhile.by.name}
+    elif key in _DONE:
+        text = str(_DONE[key])
+    else:
+        labels = {"access_request": REQUEST_STATUS_LABELS, "access_grant": GRANT_STATE_LABELS,
+                  "review_item": REVIEW_OUTCOME_LABELS}.get(lost.subject, {})
+        text = _("This changed in the meantime: it is now “%(state)s”.",
+                 state=labels.get(meanwhile.state, meanwhile.state or "—"))
+    if meanwhile.at is not None:
+        text += _(" (%(when)s, Japan time)", when=format_jst(meanwhile.at))
+    return text

@@ -13,10 +13,10 @@ from portal.manuals.models import Manual
 from portal.org.models import Department, Person
 
 REQUEST_STATUSES = ("awaiting_approval", "awaiting_grant", "granted", "refused_by_manager",
-                    "refused_by_owner", "expired")
+                    "refused_by_owner", "expired", "awaiting_training")
 GRANT_STATES = ("in_force", "suspended", "revoked", "expired")
 EVENT_KINDS = ("requested", "approved", "refused", "granted", "grant_refused", "request_expired",
-               "suspended", "resumed", "reviewed", "revoked", "expired")
+               "suspended", "resumed", "reviewed", "revoked", "expired", "awaiting_training", "training_completed")
 REVIEW_OUTCOMES = ("pending", "kept", "revoked", "missed")
 
 
@@ -162,6 +162,7 @@ class AccessGrant(db.Model):
     system: Mapped[ProtectedSystem] = relationship(lazy="joined")
     person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
     granted_by: Mapped[Person] = relationship(foreign_keys=[granted_by_id])
+    revoked_by: Mapped[Person | None] = relationship(foreign_keys=[revoked_by_id])
 
     @property
     def suspension(self) -> list[str]:

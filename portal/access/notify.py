@@ -73,6 +73,16 @@ def request_decided(request) -> None:
     _queue([request.person], "request_decided", request=request, link=_link(f"/access/requests/{request.id}"))
 
 
+def request_awaiting_training(request, lacking: list[str]) -> None:
+    """The requester learns that the request waits for their training, and which manuals to finish."""
+    from portal.manuals.models import Manual
+
+    slugs = [code.split(":", 1)[1] for code in lacking if code.startswith("training_not_current:")]
+    manuals = list(db.session.scalars(select(Manual).where(Manual.slug.in_(slugs)).order_by(Manual.slug)))
+    _queue([request.person], "request_awaiting_training", request=request, manuals=manuals,
+           link=_link(f"/access/requests/{request.id}"), training_link=_link("/training/"))
+
+
 def grant_revoked(grant) -> None:
     """The person learns their grant was revoked."""
     _queue([grant.person], "grant_revoked", grant=grant, link=_link("/access/"))

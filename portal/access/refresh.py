@@ -1,7 +1,8 @@
 """Keeping access_decisions (one row per system × person with a grant) and grant states true.
 
 Every change that can affect a decision calls refresh_access_decisions in its own transaction:
-grants, revocations, reviews, attestations, publishing, HR sync. Each row carries recheck_at,
+grants, revocations, reviews, attestations, certificate revocations, publishing, HR sync. It also
+sends requests that waited for the person's training back to the grant owners once it is current. Each row carries recheck_at,
 the next moment a time rule (expiry, due date, validity, review deadline) can change it; the API
 recomputes a row whose recheck_at has passed before answering, so time never lets a stale allow
 through. Grant state changes found here (suspended, resumed, expired) are recorded in the grant's
@@ -20,8 +21,10 @@ from portal.access.decision import (
 from portal.access import notify
 from portal.access.facts import GrantRow, Pair, gather_facts
 from portal.access.models import AccessDecision, AccessEvent, AccessGrant, ReviewCampaign, ReviewItem
+from portal.access.waiting import release_requests_awaiting_training
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow
+from portal.core.workflow import try_move
 from portal.extensions import db
 from portal.training.status import jst_today
 
@@ -49,6 +52,7 @@ def refresh_access_decisions(person_ids=None, *, system_ids=None, now: datetime 
     changed = 0
     for start in range(0, len(pairs), BATCH):
         changed += _refresh_batch(pairs[start:start + BATCH], now)
+    release_requests_awaiting_training(person_ids, system_ids=system_ids, now=now)
     db.session.flush()
     return changed
 
@@ -96,12 +100,8 @@ def _apply_grant_state(grant: GrantRow, facts: AccessFacts, decision: Decision, 
         if new_state == "suspended" and codes != grant.suspension_json:
             db.session.execute(update(AccessGrant).where(AccessGrant.id == grant.id).values(suspension_json=codes))
         return
-    # Conditional: if another transaction moved the grant first, this one records nothing.
-    result = db.session.execute(
-        update(AccessGrant).where(AccessGrant.id == grant.id, AccessGrant.state == grant.state)
-        .values(state=new_state, suspension_json=codes)
-    )
-    if result.rowcount != 1:
+    # Only from the state it was read in: if another transaction moved the grant first, this one records nothing.
+    if not try_move(AccessGrant, grant.id, "state", grant.state, {"state": new_state, "suspension_json": codes}):
         return
     occurred_at = _effective_moment(grant, facts, new_state, now)
     kind = _EVENT_FOR_STATE[new_state]

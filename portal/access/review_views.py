@@ -8,13 +8,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access.blueprint import bp, found, no_auditor_writes, refuse_on_form, viewer
+from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, refuse_on_form, viewer
 from portal.access.decision import end_of_day_jst
 from portal.access.forms import CampaignForm, ReviewForm, date_from_parts
 from portal.access.grant_views import visible_systems
 from portal.access.messages import REVIEW_OUTCOME_LABELS, error_text
 from portal.access.models import ReviewCampaign, ReviewItem
-from portal.access.queries import campaign_items, reviews_waiting_for, systems_owned_by
+from portal.access.queries import approver_ids_for, campaign_items, systems_owned_by
 from portal.access.reviews import apply_review_deadlines, remind_reviewers, review_grant, start_campaign
 from portal.access.services import AccessError
 from portal.audit.services import record_event
@@ -22,6 +22,7 @@ from portal.core.access import roles_required
 from portal.core.exports import Sheet, csv_response, xlsx_response
 from portal.core.i18n import current_locale
 from portal.core.timeutil import to_jst, utcnow
+from portal.core.workflow import StepLost
 from portal.extensions import db
 
 READERS = ("grant_owner", "auditor", "admin")
@@ -123,12 +124,16 @@ def remind(campaign_id: int):
 def review_item(item_id: int):
     """The holder's manager keeps or revokes one grant, with a reason."""
     item = found(db.session.get(ReviewItem, item_id))
-    if item not in reviews_waiting_for(viewer()):
+    person = viewer()
+    # Who may review this grant (not only while it waits: the loser of a race is told what happened).
+    if person.id == item.grant.person_id or person.id not in approver_ids_for(item.grant.person):
         found(None)
     form = ReviewForm(prefix=f"item{item.id}")
     if form.validate_on_submit():
         try:
-            review_grant(viewer(), item, form.decision.data == "keep", form.reason.data)
+            review_grant(person, item, form.decision.data == "keep", form.reason.data)
+        except StepLost as lost:
+            return lost_page(lost, url_for("access.inbox"))
         except AccessError as error:
             db.session.rollback()
             refuse_on_form(form, error)

@@ -9,16 +9,17 @@ import json
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, insert, select, update
 
 from portal.access import notify
 from portal.access.models import AccessEvent, AccessGrant, ReviewCampaign, ReviewItem
 from portal.access.queries import approver_ids_for
 from portal.access.refresh import refresh_access_decisions
 from portal.access.rules import reason_problem
-from portal.access.services import AccessError, LIVE_STATES, revoke_grant
+from portal.access.services import GRANT, AccessError, LIVE_STATES, grant_witness, revoke_grant
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow
+from portal.core.workflow import Meanwhile, StepLost, refuse_unless, try_move
 from portal.extensions import db
 from portal.org.models import Person
 
@@ -64,8 +65,30 @@ def _notify_reviewers(campaign: ReviewCampaign, grant_ids: list[int], reminder: 
     return len(counts)
 
 
+REVIEW = "review_item"
+UNDECIDED = ("pending", "missed")
+
+
+def review_witness(item: ReviewItem):
+    """Who reviewed an item, and when (for the loser of a race)."""
+    return item.reviewed_by, item.reviewed_at
+
+
+def _hold_live_grant(grant: AccessGrant) -> None:
+    """Lock the grant's row (PostgreSQL) so a revocation elsewhere waits for this review; StepLost if it ended."""
+    state = db.session.scalar(select(AccessGrant.state).where(AccessGrant.id == grant.id).with_for_update())
+    if state not in LIVE_STATES:
+        db.session.refresh(grant)
+        by, at = grant_witness(grant)
+        raise StepLost(GRANT, Meanwhile(grant.state, by, at))
+
+
 def review_grant(actor: Person, item: ReviewItem, keep: bool, reason: str, now: datetime | None = None) -> None:
-    """The person's manager keeps or revokes the grant, with a reason (late reviews count too)."""
+    """The person's manager keeps or revokes the grant, with a reason (late reviews count too).
+
+    An item is decided once; a "keep" only while the grant is still live (in the same statement),
+    so a grant revoked meanwhile is never left with a kept review.
+    """
     now = now or utcnow()
     grant = item.grant
     if actor.id == grant.person_id:
@@ -74,14 +97,24 @@ def review_grant(actor: Person, item: ReviewItem, keep: bool, reason: str, now: 
         raise AccessError("not_the_manager")
     if reason_problem(reason):
         raise AccessError("reason_too_short", "reason")
-    if item.outcome not in ("pending", "missed"):
-        raise AccessError("already_reviewed")
-    if grant.state not in LIVE_STATES:
-        raise AccessError("grant_not_live")
+    seen = item.outcome
+    refuse_unless(item, "outcome", UNDECIDED, subject=REVIEW, witness=review_witness)
+    outcome = "kept" if keep else "revoked"
+    still_live = exists().where(AccessGrant.id == grant.id, AccessGrant.state.in_(LIVE_STATES))
+    try:
+        _hold_live_grant(grant)
+        if not try_move(ReviewItem, item.id, "outcome", seen, {
+                "outcome": outcome, "reviewed_by_id": actor.id, "reviewed_at": now, "reason": reason.strip()},
+                still_live):
+            _hold_live_grant(grant)  # the grant ended meanwhile (else the item moved: said below)
+            raise StepLost(REVIEW, Meanwhile(seen))
+    except StepLost:
+        # Another manager's review (which may have revoked the grant) is what the loser should hear of.
+        db.session.refresh(item)
+        refuse_unless(item, "outcome", seen, subject=REVIEW, witness=review_witness)
+        raise
+    db.session.refresh(item)
     late = now >= item.campaign.deadline
-    item.outcome = "kept" if keep else "revoked"
-    item.reviewed_by_id, item.reviewed_at, item.reason = actor.id, now, reason.strip()
-    db.session.flush()
     db.session.add(AccessEvent(request_id=grant.request_id, grant_id=grant.id, kind="reviewed", occurred_at=now,
                                recorded_at=now, actor_id=actor.id, reason=reason.strip(),
                                details_json=json.dumps({"campaign": item.campaign_id, "outcome": item.outcome,
@@ -91,7 +124,7 @@ def review_grant(actor: Person, item: ReviewItem, keep: bool, reason: str, now: 
                           "system": grant.system.code, "person": grant.person.employee_no})
     if keep:
         refresh_access_decisions([grant.person_id], system_ids=[grant.system_id], now=now)
-    elif grant.state in LIVE_STATES:
+    else:
         revoke_grant(actor, grant, reason, now=now)
 
 

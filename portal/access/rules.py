@@ -50,7 +50,7 @@ def cap_allows(in_force: int, headcount: int, cap_percent: int | None) -> bool:
 
 def effective_request_status(status: str, expires_at: datetime, now: datetime) -> str:
     """The status as people should see it: an undecided request past its expiry is expired."""
-    if status in ("awaiting_approval", "awaiting_grant") and now >= expires_at:
+    if status in ("awaiting_approval", "awaiting_grant", "awaiting_training") and now >= expires_at:
         return "expired"
     return status
 

@@ -2,7 +2,10 @@
 
 Services take the acting Person explicitly, flush and never commit, write one audit event per
 step in the same transaction, and raise AccessError (a code, and the form field it concerns)
-when a rule refuses; the views map codes to messages.
+when a rule refuses; the views map codes to messages. Every step moves the request or grant only
+from the state it was seen in (portal.core.workflow): of two people deciding at once one wins, the
+other gets StepLost saying what happened meanwhile, and only the winner writes history, audit
+event and mail.
 """
 from __future__ import annotations
 
@@ -21,11 +24,14 @@ from portal.access.rules import (
 )
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow
+from portal.core.workflow import Meanwhile, StepLost, move_step, try_move
 from portal.extensions import db
 from portal.org.models import Person
 
-OPEN_STATUSES = ("awaiting_approval", "awaiting_grant")
+OPEN_STATUSES = ("awaiting_approval", "awaiting_grant", "awaiting_training")
 LIVE_STATES = ("in_force", "suspended")
+#: StepLost subjects of this feature (the views word them).
+REQUEST, GRANT = "access_request", "access_grant"
 
 
 class AccessError(Exception):
@@ -50,10 +56,36 @@ class GrantDecision:
 
 @dataclass
 class GrantOutcome:
-    """The result of a grant decision: the grant, or why the portal refused it."""
+    """The result of a grant decision: the grant, why the portal refused it, or the training it waits for."""
 
     grant: AccessGrant | None = None
     refused_reasons: list[str] = field(default_factory=list)
+    #: Reason codes (training_not_current:<slug>) of the training the request now waits for.
+    waiting_for: list[str] = field(default_factory=list)
+
+
+def request_witness(request: AccessRequest):
+    """Who moved a request to its present status, and when (for the loser of a race)."""
+    if request.status in ("awaiting_grant", "refused_by_manager"):
+        return request.approver, request.approved_at
+    if request.status in ("granted", "refused_by_owner", "awaiting_training"):
+        return request.decided_by, request.decided_at
+    if request.status == "expired":
+        return None, request.expires_at
+    return None, None
+
+
+def grant_witness(grant: AccessGrant):
+    """Who moved a grant to its present state, and when."""
+    if grant.state == "revoked":
+        return grant.revoked_by, grant.revoked_at
+    if grant.state == "expired":
+        return None, grant.expires_at
+    return None, None
+
+
+def _move_request(request: AccessRequest, seen: str, **values) -> None:
+    move_step(request, "status", seen, values, subject=REQUEST, witness=request_witness)
 
 
 def _event(request: AccessRequest, kind: str, actor, now: datetime, *, grant=None, state_after=None,
@@ -94,12 +126,15 @@ def request_access(actor: Person, system: ProtectedSystem, purpose: str, explana
 
 
 def _still_open(request: AccessRequest, expected: str, now: datetime) -> None:
+    """Refuse unless the request is still where the person saw it (an expiry found on the way is kept)."""
     status = effective_request_status(request.status, request.expires_at, now)
     if status == "expired" and request.status in OPEN_STATUSES:
-        _expire(request, now)
-        raise AccessError("request_expired")
+        if _expire(request, now):
+            raise AccessError("request_expired")
+        status = request.status  # someone decided it just before it expired
     if status != expected:
-        raise AccessError("request_not_open")
+        by, at = request_witness(request)
+        raise StepLost(REQUEST, Meanwhile(status, by, at))
 
 
 def decide_approval(actor: Person, request: AccessRequest, approve: bool, reason: str,
@@ -113,9 +148,8 @@ def decide_approval(actor: Person, request: AccessRequest, approve: bool, reason
     if reason_problem(reason):
         raise AccessError("reason_too_short", "reason")
     _still_open(request, "awaiting_approval", now)
-    request.status = "awaiting_grant" if approve else "refused_by_manager"
-    request.approver_id, request.approved_at, request.approval_reason = actor.id, now, reason.strip()
-    db.session.flush()
+    _move_request(request, "awaiting_approval", status="awaiting_grant" if approve else "refused_by_manager",
+                  approver_id=actor.id, approved_at=now, approval_reason=reason.strip())
     kind = "approved" if approve else "refused"
     _event(request, kind, actor, now, reason=reason.strip())
     record_event(actor, f"access.request_{kind}", object_type="access_request", object_id=request.id,
@@ -141,7 +175,11 @@ def department_cap_state(system: ProtectedSystem, department_id: int) -> tuple[i
 
 def decide_grant(actor: Person, request: AccessRequest, decision: GrantDecision,
                  now: datetime | None = None) -> GrantOutcome:
-    """A grant owner grants (if training is current and the cap allows, or is overridden) or refuses."""
+    """A grant owner grants (if training is current and the cap allows, or is overridden) or refuses.
+
+    While the requester's training is not current the request is not granted but waits for it
+    (awaiting_training); it comes back to the grant owners by itself once the training is current.
+    """
     now = now or utcnow()
     system = request.system
     if actor.id not in {owner.id for owner in system.grant_owners}:
@@ -156,16 +194,18 @@ def decide_grant(actor: Person, request: AccessRequest, decision: GrantDecision,
     if not decision.grant:
         _refuse(actor, request, reason, now, {})
         return GrantOutcome()
-    if decision.days is None or not 1 <= decision.days <= system.max_grant_days:
-        raise AccessError("days_out_of_range", "days", max_days=system.max_grant_days)
     person = request.person
     lacking = [f"training_not_current:{row.slug}" for row in training_overview(person, system, now) if not row.counts]
     if not person.active:
-        lacking.insert(0, "person_inactive")
-    if lacking:
         # Refused by the portal whatever the grant owner wanted: logged, and the person is told why.
+        lacking.insert(0, "person_inactive")
         _refuse(actor, request, reason, now, {"refused_by_portal": lacking})
         return GrantOutcome(refused_reasons=lacking)
+    if lacking:
+        _await_training(actor, request, reason, now, lacking)
+        return GrantOutcome(waiting_for=lacking)
+    if decision.days is None or not 1 <= decision.days <= system.max_grant_days:
+        raise AccessError("days_out_of_range", "days", max_days=system.max_grant_days)
     cap, headcount, in_force = department_cap_state(system, person.department_id)
     live = db.session.scalar(select(AccessGrant).where(
         AccessGrant.system_id == system.id, AccessGrant.person_id == person.id, AccessGrant.state.in_(LIVE_STATES)))
@@ -177,13 +217,15 @@ def decide_grant(actor: Person, request: AccessRequest, decision: GrantDecision,
         if not decision.override_cap:
             raise AccessError("cap_reached", "override_cap", **cap_figures)
         overridden = True
+    # The request moves once: only the winner goes on to create the grant.
+    _move_request(request, "awaiting_grant", status="granted", decided_by_id=actor.id, decided_at=now,
+                  decision_reason=reason)
     if live is not None:
         _supersede(actor, live, request, now)
     grant = AccessGrant(request_id=request.id, system_id=system.id, person_id=person.id, granted_by_id=actor.id,
                         granted_at=now, expires_at=now + timedelta(days=decision.days), state="in_force",
                         cap_overridden=overridden)
     db.session.add(grant)
-    request.status, request.decided_by_id, request.decided_at, request.decision_reason = "granted", actor.id, now, reason
     db.session.flush()
     _event(request, "granted", actor, now, grant=grant, state_after="in_force", reason=reason,
            details={"days": decision.days, "expires_at": grant.expires_at.isoformat(), "cap_overridden": overridden})
@@ -199,20 +241,32 @@ def decide_grant(actor: Person, request: AccessRequest, decision: GrantDecision,
 
 
 def _refuse(actor: Person, request: AccessRequest, reason: str, now: datetime, details: dict) -> None:
-    request.status, request.decided_by_id, request.decided_at, request.decision_reason = (
-        "refused_by_owner", actor.id, now, reason)
-    db.session.flush()
+    _move_request(request, "awaiting_grant", status="refused_by_owner", decided_by_id=actor.id, decided_at=now,
+                  decision_reason=reason)
     _event(request, "grant_refused", actor, now, reason=reason, details=details)
     record_event(actor, "access.grant_refused", object_type="access_request", object_id=request.id, reason=reason,
                  details={"system": request.system.code, "person": request.person.employee_no, **details})
     notify.request_decided(request)
 
 
+def _await_training(actor: Person, request: AccessRequest, reason: str, now: datetime, lacking: list[str]) -> None:
+    """The grant owner would grant, but training is not current: the request waits for it (受講完了待ち)."""
+    _move_request(request, "awaiting_grant", status="awaiting_training", decided_by_id=actor.id, decided_at=now,
+                  decision_reason="")
+    _event(request, "awaiting_training", actor, now, reason=reason, details={"training": lacking})
+    record_event(actor, "access.request_awaiting_training", object_type="access_request", object_id=request.id,
+                 reason=reason, details={"system": request.system.code, "person": request.person.employee_no,
+                                         "training": lacking})
+    notify.request_awaiting_training(request, lacking)
+
+
 def _supersede(actor: Person, live: AccessGrant, request: AccessRequest, now: datetime) -> None:
-    """A new grant replaces the person's live one: the old one is revoked, saying why."""
-    live.state, live.revoked_at, live.revoked_by_id = "revoked", now, actor.id
-    live.revoke_reason = f"superseded by request {request.id}"
-    db.session.flush()
+    """A new grant replaces the person's live one: the old one is revoked, saying why (unless it ended meanwhile)."""
+    reason = f"superseded by request {request.id}"
+    if not try_move(AccessGrant, live.id, "state", LIVE_STATES, {
+            "state": "revoked", "revoked_at": now, "revoked_by_id": actor.id, "revoke_reason": reason}):
+        return
+    db.session.refresh(live)
     _event(live.request, "revoked", actor, now, grant=live, state_after="revoked", reason=live.revoke_reason)
     record_event(actor, "access.revoked", object_type="access_grant", object_id=live.id, reason=live.revoke_reason,
                  details={"system": live.system.code, "person": live.person.employee_no, "superseded": True})
@@ -229,10 +283,11 @@ def revoke_grant(actor: Person, grant: AccessGrant, reason: str, now: datetime |
     refresh_access_decisions([grant.person_id], system_ids=[grant.system_id], now=now)  # history first
     db.session.refresh(grant)
     if grant.state not in LIVE_STATES:
-        raise AccessError("grant_not_live")
-    grant.state, grant.revoked_at, grant.revoked_by_id, grant.revoke_reason = "revoked", now, actor.id, reason.strip()
-    grant.suspension_json = "[]"
-    db.session.flush()
+        by, at = grant_witness(grant)
+        raise StepLost(GRANT, Meanwhile(grant.state, by, at))
+    move_step(grant, "state", grant.state, {"state": "revoked", "revoked_at": now, "revoked_by_id": actor.id,
+                                            "revoke_reason": reason.strip(), "suspension_json": "[]"},
+              subject=GRANT, witness=grant_witness)
     _event(grant.request, "revoked", actor, now, grant=grant, state_after="revoked", reason=reason.strip())
     record_event(actor, "access.revoked", object_type="access_grant", object_id=grant.id, reason=reason.strip(),
                  details={"system": grant.system.code, "person": grant.person.employee_no})
@@ -240,14 +295,19 @@ def revoke_grant(actor: Person, grant: AccessGrant, reason: str, now: datetime |
     notify.grant_revoked(grant)
 
 
-def _expire(request: AccessRequest, now: datetime) -> None:
-    request.status = "expired"
-    db.session.flush()
+def _expire(request: AccessRequest, now: datetime) -> bool:
+    """An undecided request past its expiry becomes expired, once; False when it had moved meanwhile."""
+    if not try_move(AccessRequest, request.id, "status", OPEN_STATUSES, {"status": "expired"},
+                    AccessRequest.expires_at <= now):
+        db.session.refresh(request)
+        return False
+    db.session.refresh(request)
     _event(request, "request_expired", None, now, occurred_at=min(request.expires_at, now))
     record_event(None, "access.request_expired", object_type="access_request", object_id=request.id,
                  details={"system": request.system.code, "person": request.person.employee_no,
                           "expired_at": request.expires_at.isoformat()})
     notify.request_decided(request)
+    return True
 
 
 def expire_requests(now: datetime | None = None) -> int:
@@ -255,6 +315,4 @@ def expire_requests(now: datetime | None = None) -> int:
     now = now or utcnow()
     due = db.session.scalars(select(AccessRequest).where(
         AccessRequest.status.in_(OPEN_STATUSES), AccessRequest.expires_at <= now).order_by(AccessRequest.id)).all()
-    for request in due:
-        _expire(request, now)
-    return len(due)
+    return sum(_expire(request, now) for request in due)

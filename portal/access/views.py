@@ -9,7 +9,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.access import admin_views, grant_views, review_views  # noqa: F401  (same blueprint)
-from portal.access.blueprint import bp, found, no_auditor_writes, refuse_on_form, viewer
+from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, refuse_on_form, viewer
 from portal.access.forms import ApprovalForm, GrantForm, RequestForm, ReviewForm
 from portal.access.messages import reason_text
 from portal.access.models import AccessDecision, AccessGrant, AccessRequest, ProtectedSystem
@@ -21,6 +21,7 @@ from portal.access.rules import conflict_of_interest, effective_request_status
 from portal.access.services import AccessError, GrantDecision, decide_approval, decide_grant, department_cap_state, request_access
 from portal.core.access import roles_required, signed_in
 from portal.core.timeutil import to_jst, utcnow
+from portal.core.workflow import StepLost
 from portal.extensions import db
 
 __all__ = ["bp"]
@@ -96,11 +97,16 @@ def _detail(access_request: AccessRequest, approval_form=None, grant_form=None, 
     cap = department_cap_state(access_request.system, access_request.person.department_id) if may_grant else None
     if may_grant and grant_form is None:
         grant_form = GrantForm(data={"days": access_request.system.max_grant_days})
+    training = training_overview(access_request.person, access_request.system, now)
+    if grant_form is not None:
+        # While training is not current the grant owner cannot choose "grant": only wait for it, or refuse.
+        offered = ("wait", "refuse") if any(not row.counts for row in training) else ("grant", "refuse")
+        grant_form.decision.choices = [c for c in grant_form.decision.choices if next(iter(c)) in offered]
     granted = db.session.scalar(select(AccessGrant.id).where(AccessGrant.request_id == access_request.id))
     return render_template(
         "access/request_detail.html", req=access_request, status=status, history=request_history(access_request.id),
         grant_id=granted,
-        training=training_overview(access_request.person, access_request.system, now),
+        training=training,
         approval_form=approval_form or (ApprovalForm() if may_approve else None), grant_form=grant_form,
         may_approve=may_approve, may_grant=may_grant, cap=cap), code
 
@@ -130,6 +136,8 @@ def approve(request_id: int):
     if form.validate_on_submit():
         try:
             decide_approval(viewer(), access_request, form.decision.data == "approve", form.reason.data)
+        except StepLost as lost:
+            return lost_page(lost, url_for("access.request_detail", request_id=request_id))
         except AccessError as error:
             _end_failed(error)
             refuse_on_form(form, error)
@@ -149,16 +157,22 @@ def grant(request_id: int):
     access_request = _request(request_id)
     form = GrantForm()
     if form.validate_on_submit():
-        decision = GrantDecision(grant=form.decision.data == "grant", reason=form.reason.data,
+        decision = GrantDecision(grant=form.decision.data in ("grant", "wait"), reason=form.reason.data,
                                  days=form.days.data, override_cap=bool(form.override_cap.data))
         try:
             outcome = decide_grant(viewer(), access_request, decision)
+        except StepLost as lost:
+            return lost_page(lost, url_for("access.request_detail", request_id=request_id))
         except AccessError as error:
             _end_failed(error)
             refuse_on_form(form, error)
         else:
             db.session.commit()
-            if outcome.refused_reasons:
+            if outcome.waiting_for:
+                flash(_("The requester's training is not current (%(reasons)s): the request waits for it and "
+                        "comes back to the grant owners by itself. The requester has been told what to finish.",
+                        reasons="、".join(reason_text(r) for r in outcome.waiting_for)), "success")
+            elif outcome.refused_reasons:
                 flash(_("The grant was refused by the portal: %(reasons)s. The requester has been told.",
                         reasons="、".join(reason_text(r) for r in outcome.refused_reasons)), "error")
             elif outcome.grant is not None:

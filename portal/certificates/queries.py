@@ -175,3 +175,25 @@ def revocation_of(attestation_id: int) -> CertificateRevocation | None:
     return db.session.scalar(select(CertificateRevocation).where(
         CertificateRevocation.attestation_id == attestation_id))
 
+
+
+@dataclass(frozen=True)
+class RevokedNote:
+    """The person's newest attestation of a manual had its certificate revoked: they must attest again."""
+
+    manual_id: int
+    edition_number: int
+    revoked_at: datetime
+    reason: str
+
+
+def revoked_newest(person_id: int) -> dict[int, RevokedNote]:
+    """Per manual whose newest attestation by the person was revoked: which, when and why (one query)."""
+    newest = (select(func.max(Attestation.id)).where(Attestation.person_id == person_id)
+              .group_by(Attestation.manual_id))
+    rows = db.session.execute(
+        select(Attestation.manual_id, Attestation.edition_number, CertificateRevocation.revoked_at,
+               CertificateRevocation.reason)
+        .join(CertificateRevocation, CertificateRevocation.attestation_id == Attestation.id)
+        .where(Attestation.id.in_(newest)))
+    return {row.manual_id: RevokedNote(*row) for row in rows}

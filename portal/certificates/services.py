@@ -1,41 +1,62 @@
-"""State changes for certificates: revoking one, and auditing every export."""
+"""State changes for certificates: revoking one, and auditing every export.
+
+A revocation takes effect at once and everywhere: its attestation no longer counts for the
+training status (a trigger of migration 0011 moves the person's training progress back to their
+newest attestation that still counts, in the same statement), and the person's grants that need
+that manual are suspended in the same transaction. The person may then pass the quiz and attest
+again.
+"""
 from __future__ import annotations
+
+from datetime import datetime
 
 from portal.audit.services import record_event
 from portal.certificates.models import CertificateRevocation
 from portal.certificates.queries import CertificateFacts, revocation_of
 from portal.core.timeutil import utcnow
-from portal.extensions import db
+from portal.core.workflow import Meanwhile, StepLost, insert_once
 from portal.org.models import Person
+
+#: StepLost subject of a certificate.
+SUBJECT = "certificate"
 
 REASON_MIN = 4
 REASON_MAX = 2000
 
 
 class RevocationRefused(Exception):
-    """The revocation cannot be made; `code` says why (already_revoked, reason_too_short, reason_too_long)."""
+    """The revocation cannot be made; `code` says why (reason_too_short, reason_too_long)."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
 
 
-def revoke_certificate(actor: Person, facts: CertificateFacts, reason: str) -> CertificateRevocation:
-    """Withdraw a certificate with a reason (admin only; checked by the view); audited."""
+def _witness(revocation: CertificateRevocation):
+    return revocation.revoked_by, revocation.revoked_at
+
+
+def revoke_certificate(actor: Person, facts: CertificateFacts, reason: str,
+                       now: datetime | None = None) -> CertificateRevocation:
+    """Withdraw a certificate with a reason (admin only; checked by the view), once; audited."""
+    from portal.access.refresh import refresh_access_decisions  # access reads training: a layer above
+
+    now = now or utcnow()
     reason = (reason or "").strip()
     if sum(ch.isalnum() for ch in reason) < REASON_MIN:
         raise RevocationRefused("reason_too_short")
     if len(reason) > REASON_MAX:
         raise RevocationRefused("reason_too_long")
-    if revocation_of(facts.attestation_id) is not None:
-        raise RevocationRefused("already_revoked")
-    revocation = CertificateRevocation(attestation_id=facts.attestation_id, reason=reason, revoked_by_id=actor.id,
-                                       revoked_at=utcnow())
-    db.session.add(revocation)
-    db.session.flush()
+    earlier = revocation_of(facts.attestation_id)
+    if earlier is not None:
+        raise StepLost(SUBJECT, Meanwhile("revoked", *_witness(earlier)))
+    revocation = insert_once(CertificateRevocation, {
+        "attestation_id": facts.attestation_id, "reason": reason, "revoked_by_id": actor.id, "revoked_at": now},
+        ["attestation_id"], subject=SUBJECT, state="revoked", witness=_witness)
     record_event(actor, "certificate.revoked", object_type="attestation", object_id=facts.attestation_id,
                  reason=reason, details={"employee_no": facts.employee_no, "manual": facts.manual_slug,
                                          "edition": facts.edition_number})
+    refresh_access_decisions([facts.person_id], now=now)  # grants that need this manual: suspended now
     return revocation
 
 

@@ -14,6 +14,9 @@ from portal.certificates.rendering import certificate_filename, render_certifica
 from portal.certificates.services import (RevocationRefused, record_bulk_export, record_certificate_download,
                                           revoke_certificate)
 from portal.core.access import roles_required, signed_in
+from portal.core.errors import conflict_page
+from portal.core.i18n import format_jst
+from portal.core.workflow import StepLost
 from portal.core.exports import content_disposition
 from portal.core.i18n import current_locale
 from portal.core.timeutil import to_jst, utcnow
@@ -29,13 +32,18 @@ READERS = ("admin", "training_admin", "auditor")
 #: Who exports certificates one by one for others, or in bulk.
 EXPORTERS = ("admin", "training_admin")
 REFUSALS = {
-    "already_revoked": _l("This certificate has already been revoked."),
     "reason_too_short": _l("Enter a reason (at least 4 letters or digits)."),
     "reason_too_long": _l("Enter at most 2,000 characters."),
 }
 
 bp.add_app_template_global(certificate_status_label, "certificate_status_label")
 bp.add_app_template_global(signature_method_label, "signature_method_label")
+
+
+@bp.app_template_global("revoked_certificates")
+def revoked_certificates(person_id: int) -> dict:
+    """My training: manuals whose newest certificate was revoked (attest again), with when and why."""
+    return queries.revoked_newest(person_id)
 
 
 def _viewer():
@@ -98,6 +106,9 @@ def revoke(attestation_id: int):
     if form.validate_on_submit():
         try:
             revoke_certificate(_viewer(), facts, form.reason.data)
+        except StepLost as lost:
+            db.session.rollback()
+            return conflict_page(_revoked_meanwhile(lost), url_for(".detail", attestation_id=attestation_id))
         except RevocationRefused as refused:
             db.session.rollback()
             form.reason.errors = [str(REFUSALS[refused.code])]
@@ -107,6 +118,14 @@ def revoke(attestation_id: int):
             return redirect(url_for(".detail", attestation_id=attestation_id))
     return render_template("certificates/detail.html", facts=facts, verify_url=verification_url(facts.verification_code),
                            revocation=None, form=form, locale=current_locale(), may_revoke=True), 400
+
+
+def _revoked_meanwhile(lost: StepLost) -> str:
+    """「この修了証はすでに…さんが失効させました」, with when."""
+    by, at = lost.meanwhile.by, lost.meanwhile.at
+    text = (_("%(name)s has already revoked this certificate.", name=by.name) if by is not None
+            else _("This certificate has already been revoked."))
+    return text + (_(" (%(when)s, Japan time)", when=format_jst(at)) if at is not None else "")
 
 
 def _export_form() -> BulkExportForm:

@@ -6,6 +6,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal.core.workflow import StepLost
+
 
 def _messages() -> dict[int, str]:
     return {
@@ -29,6 +31,24 @@ def _render(code: int, message: str | None = None):
     return render_template("errors/error.html", code=code, message=message), code
 
 
+def conflict_page(message: str, back_url: str | None = None, back_label: str | None = None):
+    """The loser of a workflow race: what happened meanwhile, HTTP 409 (JSON under /api/)."""
+    if request.path.startswith("/api/"):
+        return jsonify(error=message, status=409), 409
+    return render_template("errors/conflict.html", message=message, back_url=back_url,
+                           back_label=back_label), 409
+
+
+def _roll_back() -> None:
+    """Undo the failed transaction, so the error page can read (the signed-in person, their language)."""
+    from portal.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - a dead connection: start afresh rather than fail the error page
+        db.session.remove()
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map HTTP errors, CSRF failures and crashes to calm pages."""
 
@@ -47,7 +67,15 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers[name] = value
         return response
 
+    @app.errorhandler(StepLost)
+    def step_lost(error: StepLost):
+        # Views word their own conflicts; this is the net under any that does not.
+        _roll_back()
+        return conflict_page(_("Someone else changed this in the meantime; your action changed nothing. "
+                               "Reload the page to see where it stands now."))
+
     @app.errorhandler(Exception)
     def crash(error: Exception):
         app.logger.exception("unhandled error")
+        _roll_back()
         return _render(500)

@@ -1,5 +1,5 @@
 """Demo access data: the customer-information system, its history of grants (the seed's 92% → 50%),
-grants in every state, requests at every step (some refused for training that is not current), and
+grants in every state, requests at every step (one waiting for training that is not current), and
 review campaigns, one with a missed review.
 
 A believable demo needs grants from months ago; the functions that write backdated rows say so in
@@ -157,7 +157,7 @@ def record_backdated_campaign_for_demo(system, owner: Person, title: str, starte
 
 
 def _requests(system, owner: Person, now: datetime) -> int:
-    """Requests at every step: waiting for approval, waiting for the grant, refused, refused for training, expired."""
+    """Requests at every step: waiting for approval, for the grant, for training (受講完了待ち), refused, expired."""
     holders = set(db.session.scalars(select(AccessGrant.person_id).where(AccessGrant.state.in_(("in_force", "suspended")))))
     free = {code: [p for p in _staff(code) if p.id not in holders] for code in HISTORY}
     made = 0
@@ -165,10 +165,10 @@ def _requests(system, owner: Person, now: datetime) -> int:
     trained = [p for code in ("BACKYARD", "CUST-FRONT", "SALES-PLAN") for p in free[code]
                if p is not lapsed and all(r.counts for r in training_overview(p, system, now))]
     explanation = "お客様から付加サービスの申込みがあり、光回線の契約有無を確認してオーダーを投入するため。"
-    if lapsed is not None:  # approved, then refused by the portal: training not current
+    if lapsed is not None:  # approved; the grant owner would grant, so it waits for the training
         request = request_access(lapsed, system, PURPOSES[0], explanation, now=now - timedelta(days=3))
         decide_approval(_manager_of(lapsed), request, True, "業務上必要。研修の状況は要確認。", now=now - timedelta(days=2))
-        decide_grant(owner, request, GrantDecision(True, "承認を確認した。", days=90), now=now - timedelta(days=1))
+        decide_grant(owner, request, GrantDecision(True, "研修の修了後に付与する。", days=90), now=now - timedelta(days=1))
         made += 1
     steps = ["awaiting_grant", "awaiting_approval", "refused_by_manager", "expired"]
     for person, step in zip(trained, steps):

@@ -17,6 +17,7 @@ from sqlalchemy import Integer, exists, func, insert, literal, or_, select
 from portal.audit.services import record_event
 from portal.core.mail import OutgoingMail, render_mail
 from portal.core.timeutil import to_jst, utcnow
+from portal.core.workflow import Meanwhile, StepLost, insert_once
 from portal.extensions import db
 from portal.instructions import rules
 from portal.instructions.models import (Instruction, InstructionAcknowledgement, InstructionAttachment,
@@ -51,10 +52,6 @@ class InstructionInputError(Exception):
 
 class NotARecipient(Exception):
     """Only the people an instruction was addressed to can acknowledge it."""
-
-
-class AlreadyAcknowledged(Exception):
-    """The person acknowledged this instruction before."""
 
 
 class NothingToRemind(Exception):
@@ -239,21 +236,24 @@ def issue_instruction(actor: Person, data: IssueData) -> Instruction:
     return instruction
 
 
+#: StepLost subject of an acknowledgement (its state is always "acknowledged").
+ACKNOWLEDGEMENT = "instruction_acknowledgement"
+
+
 def acknowledge_instruction(actor: Person, instruction: Instruction, client: str) -> InstructionAcknowledgement:
-    """Record that a recipient read the instruction (once; the database refuses a second)."""
+    """Record that a recipient read the instruction, once: a second (or a double click) gets StepLost."""
     is_recipient = db.session.scalar(select(exists().where(
         InstructionRecipient.instruction_id == instruction.id, InstructionRecipient.person_id == actor.id)))
     if not is_recipient:
         raise NotARecipient()
-    already = db.session.scalar(select(exists().where(
-        InstructionAcknowledgement.instruction_id == instruction.id,
-        InstructionAcknowledgement.person_id == actor.id)))
-    if already:
-        raise AlreadyAcknowledged()
-    acknowledgement = InstructionAcknowledgement(
-        instruction_id=instruction.id, person_id=actor.id, acknowledged_at=utcnow(), client=client[:300])
-    db.session.add(acknowledgement)
-    db.session.flush()
+    earlier = db.session.scalar(select(InstructionAcknowledgement.acknowledged_at).where(
+        InstructionAcknowledgement.instruction_id == instruction.id, InstructionAcknowledgement.person_id == actor.id))
+    if earlier is not None:
+        raise StepLost(ACKNOWLEDGEMENT, Meanwhile("acknowledged", actor, earlier))
+    acknowledgement = insert_once(InstructionAcknowledgement, {
+        "instruction_id": instruction.id, "person_id": actor.id, "acknowledged_at": utcnow(), "client": client[:300]},
+        ["instruction_id", "person_id"], subject=ACKNOWLEDGEMENT, state="acknowledged",
+        witness=lambda row: (actor, row.acknowledged_at))
     record_event(actor, "instruction.acknowledged", object_type="instruction", object_id=instruction.id,
                  details={"client": client[:300]})
     return acknowledgement

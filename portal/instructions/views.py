@@ -12,14 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
 from portal.core.access import roles_required, signed_in
+from portal.core.errors import conflict_page
+from portal.core.workflow import StepLost
 from portal.core.exports import content_disposition
-from portal.core.i18n import current_locale
+from portal.core.i18n import current_locale, format_jst
 from portal.core.mail import deliver
 from portal.extensions import db
 from portal.instructions import queries, rules
 from portal.instructions.forms import ActionForm, InstructionForm, RegisterSearchForm
 from portal.instructions.models import InstructionAttachment
-from portal.instructions.services import (AlreadyAcknowledged, InstructionInputError, IssueData, NotARecipient,
+from portal.instructions.services import (InstructionInputError, IssueData, NotARecipient,
                                           NothingToRemind, acknowledge_instruction, issue_instruction,
                                           remind_instruction)
 
@@ -215,10 +217,11 @@ def acknowledge(instruction_id: int):
     except NotARecipient:
         db.session.rollback()
         abort(403)
-    except (AlreadyAcknowledged, IntegrityError):
+    except StepLost as lost:
         db.session.rollback()
-        flash(_("You had already acknowledged this instruction."), "warning")
-        return redirect(url_for("instructions.detail", instruction_id=instruction.id))
+        return conflict_page(_("You had already acknowledged this instruction.") + _(
+            " (%(when)s, Japan time)", when=format_jst(lost.meanwhile.at)),
+            url_for("instructions.detail", instruction_id=instruction.id))
     flash(_("Thank you: your acknowledgement has been recorded."), "success")
     return redirect(url_for("instructions.detail", instruction_id=instruction.id))
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.core.i18n import format_jst
+from portal.core.workflow import StepLost
+
 STATUS_LABELS = {
     "awaiting_approval": _l("Waiting for the manager's approval"),
     "refused": _l("Refused by the manager"),
@@ -67,3 +70,27 @@ def error_text(code: str, **details) -> str:
     if code == "wrong_state":
         return str(message) % {"status": status_label(details.get("status", ""))}
     return str(message)
+
+
+def meanwhile_text(lost: StepLost, viewer) -> str:
+    """What happened to the request while the person looked at it (a handler is never named to another)."""
+    meanwhile = lost.meanwhile
+    by = meanwhile.by
+    if meanwhile.state == "in_progress":
+        text = _("You have already taken this request.") if by is not None and by.id == viewer.id \
+            else str(ERRORS["already_taken"])
+    elif meanwhile.state == "awaiting_handler" and by is not None:
+        text = _("%(name)s has already approved this look-up request.", name=by.name)
+    elif meanwhile.state == "refused" and by is not None:
+        text = _("%(name)s has already refused this look-up request.", name=by.name)
+    elif meanwhile.state == "answered":
+        text = _("This look-up request has already been answered.")
+    elif meanwhile.state == "withdrawn":
+        text = _("The requester has already withdrawn this look-up request.")
+    elif meanwhile.state == "expired":
+        text = str(ERRORS["request_expired"])
+    else:
+        text = str(ERRORS["wrong_state"]) % {"status": status_label(meanwhile.state or "")}
+    if meanwhile.at is not None and meanwhile.state != "in_progress":
+        text += _(" (%(when)s, Japan time)", when=format_jst(meanwhile.at))
+    return text

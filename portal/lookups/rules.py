@@ -40,6 +40,16 @@ EVENT_FOR_ACTION = {"approve": "approved", "refuse": "refused", "withdraw": "wit
                     "take": "taken", "answer": "answered"}
 
 
+#: How far along the workflow each status is (final statuses are furthest).
+_PROGRESS = {"awaiting_approval": 0, "awaiting_handler": 1, "in_progress": 2, **{status: 3 for status in FINAL}}
+
+
+def moved_past(status: str, action: str) -> bool:
+    """True when the request has gone beyond every status `action` starts from (someone acted first)."""
+    sources = [before for (before, name) in TRANSITIONS if name == action]
+    return bool(sources) and _PROGRESS.get(status, 0) > max(_PROGRESS[before] for before in sources)
+
+
 def next_status(status: str, action: str) -> str | None:
     """The status after `action`, or None when the action is not possible in `status`."""
     return TRANSITIONS.get((status, action))

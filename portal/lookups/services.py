@@ -2,20 +2,22 @@
 
 Services take the acting Person explicitly, flush and never commit, write one history step and one
 audit event per change in the same transaction, and refuse with LookupInputError (codes per form
-field, nothing written) or LookupRefused (a rule said no). Every state change is a conditional
-UPDATE on the status it expects, so of two people acting at once exactly one wins.
+field, nothing written) or LookupRefused (a rule said no). Every state change moves the request
+only from the status it was seen in (portal.core.workflow), so of two people acting at once exactly
+one wins; the other gets StepLost saying what happened meanwhile, and nothing is written for them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from portal.access.models import ProtectedSystem
 from portal.access.queries import approver_ids_for
 from portal.audit.services import record_event
 from portal.core.timeutil import as_utc, utcnow
+from portal.core.workflow import Meanwhile, StepLost, move_step, try_move
 from portal.extensions import db
 from portal.lookups import notify, rules
 from portal.lookups.models import LookupEvent, LookupRequest
@@ -106,10 +108,27 @@ def request_lookup(actor: Person, system: ProtectedSystem, data: LookupData,
     return lookup
 
 
+#: StepLost subject of a look-up request.
+SUBJECT = "lookup_request"
+
+
+def lookup_witness(lookup: LookupRequest):
+    """Who moved a request to its present status, and when (for the loser of a race)."""
+    if lookup.status in ("awaiting_handler", "refused"):
+        return lookup.approver, lookup.decided_at
+    if lookup.status == "in_progress":
+        return lookup.handler, lookup.taken_at
+    if lookup.status == "answered":
+        return lookup.handler, lookup.answered_at
+    if lookup.status == "withdrawn":
+        return lookup.requester, lookup.closed_at
+    if lookup.status == "expired":
+        return None, lookup.expires_at
+    return None, None
+
+
 def _expire(lookup: LookupRequest, now: datetime) -> None:
-    moved = db.session.execute(
-        update(LookupRequest).where(LookupRequest.id == lookup.id, LookupRequest.status.in_(rules.WAITING))
-        .values(status="expired", closed_at=now).execution_options(synchronize_session=False)).rowcount
+    moved = try_move(LookupRequest, lookup.id, "status", rules.WAITING, {"status": "expired", "closed_at": now})
     db.session.refresh(lookup)
     if moved:
         _step(lookup, "expired", None, min(as_utc(lookup.expires_at), now))
@@ -125,15 +144,12 @@ def _move(lookup: LookupRequest, action: str, now: datetime, *conditions, **valu
         raise LookupRefused("request_expired")
     after = rules.next_status(current, action)
     if after is None:
-        raise LookupRefused("already_taken" if action == "take" and current != "awaiting_handler"
-                            and lookup.handler_id is not None else "wrong_state", status=current)
-    moved = db.session.execute(
-        update(LookupRequest).where(LookupRequest.id == lookup.id, LookupRequest.status == lookup.status,
-                                    *conditions)
-        .values(status=after, **values).execution_options(synchronize_session=False)).rowcount
-    if moved != 1:  # someone else acted between our read and our write
-        raise LookupRefused("already_taken" if action == "take" else "wrong_state", status=current)
-    db.session.refresh(lookup)
+        if rules.moved_past(current, action):  # someone acted first: say who and when
+            by, at = lookup_witness(lookup)
+            raise StepLost(SUBJECT, Meanwhile(current, by, at))
+        raise LookupRefused("wrong_state", status=current)  # not there yet
+    move_step(lookup, "status", lookup.status, {"status": after, **values}, *conditions, subject=SUBJECT,
+              witness=lookup_witness)
 
 
 def decide_lookup_approval(actor: Person, lookup: LookupRequest, approve: bool, reason: str,

@@ -12,12 +12,15 @@ from portal.access.blueprint import no_auditor_writes
 from portal.access.forms import ApprovalForm
 from portal.access.models import ProtectedSystem
 from portal.core.access import roles_required, signed_in
+from portal.core.errors import conflict_page
 from portal.core.timeutil import as_utc, utcnow
+from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.lookups import messages, queries, rules
 from portal.lookups.forms import ActionForm, AnswerForm, LookupForm, WithdrawForm
 from portal.lookups.models import LookupRequest
-from portal.lookups.services import (LookupData, LookupInputError, LookupRefused, answer_lookup,
+from portal.core.workflow import Meanwhile
+from portal.lookups.services import (SUBJECT, LookupData, LookupInputError, LookupRefused, answer_lookup,
                                      decide_lookup_approval, request_lookup, take_lookup, withdraw_lookup)
 
 bp = Blueprint("lookups", __name__, url_prefix="/lookups")
@@ -118,19 +121,26 @@ def detail(lookup_id: int):
 
 
 def _refused(lookup, error: LookupRefused):
-    """Show why the action was refused; keep an expiry found on the way, undo everything else.
-
-    Back to the request's page, except when another handler took it: its page is theirs now, so
-    back to the queue.
-    """
+    """Show why the action was refused; keep an expiry found on the way, undo everything else."""
     if error.code == "request_expired":
         db.session.commit()
     else:
         db.session.rollback()
     flash(messages.error_text(error.code, **error.details), "error")
-    if error.code == "already_taken":
-        return redirect(url_for("lookups.queue"))
     return redirect(url_for("lookups.detail", lookup_id=lookup.id))
+
+
+def _lost(lookup_id: int, lost: StepLost):
+    """Someone acted first: say what happened (HTTP 409), nothing done.
+
+    Back to the request's page, except when another handler took it: its page is theirs now, so
+    back to the queue.
+    """
+    db.session.rollback()
+    viewer = _viewer()
+    taken_by_other = lost.meanwhile.state == "in_progress" and getattr(lost.meanwhile.by, "id", None) != viewer.id
+    back = url_for("lookups.queue") if taken_by_other else url_for("lookups.detail", lookup_id=lookup_id)
+    return conflict_page(messages.meanwhile_text(lost, viewer), back)
 
 
 @bp.route("/<int:lookup_id>/approval", methods=["POST"])
@@ -143,6 +153,8 @@ def approve(lookup_id: int):
     if form.validate_on_submit():
         try:
             decide_lookup_approval(_viewer(), lookup, form.decision.data == "approve", form.reason.data)
+        except StepLost as lost:
+            return _lost(lookup_id, lost)
         except LookupInputError as error:
             db.session.rollback()
             _fields_from(form, error)
@@ -168,12 +180,14 @@ def take(lookup_id: int):
     viewer = _viewer()
     lookup = db.session.get(LookupRequest, lookup_id)
     if lookup is not None and queries.taken_by_another_handler(viewer, lookup):
-        return _refused(lookup, LookupRefused("already_taken"))
+        return _lost(lookup_id, StepLost(SUBJECT, Meanwhile("in_progress")))
     lookup = queries.load_visible(viewer, lookup_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
         take_lookup(viewer, lookup)
+    except StepLost as lost:
+        return _lost(lookup_id, lost)
     except LookupRefused as error:
         return _refused(lookup, error)
     db.session.commit()
@@ -191,6 +205,8 @@ def answer(lookup_id: int):
     if form.validate_on_submit():
         try:
             answer_lookup(_viewer(), lookup, form.checked.data or "", form.answer.data or "")
+        except StepLost as lost:
+            return _lost(lookup_id, lost)
         except LookupInputError as error:
             db.session.rollback()
             _fields_from(form, error)
@@ -214,6 +230,8 @@ def withdraw(lookup_id: int):
         abort(400)
     try:
         withdraw_lookup(_viewer(), lookup, form.reason.data or "")
+    except StepLost as lost:
+        return _lost(lookup_id, lost)
     except LookupRefused as error:
         return _refused(lookup, error)
     db.session.commit()

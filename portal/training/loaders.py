@@ -5,13 +5,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import abort, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.core.timeutil import as_utc
 from portal.extensions import db
 from portal.manuals.models import Manual, ManualEdition, QuizVersion
 from portal.org.models import Person
-from portal.training.models import Attestation, QuizAttempt
+from portal.training.models import Attestation, QuizAttempt, TrainingProgress
 from portal.training.quiz import CHANGED_SECTIONS, changed_section_ids
 from portal.training.status import jst_date, validity_end
 
@@ -82,10 +82,30 @@ def quiz_spec(quiz_version_id: int) -> dict:
 
 
 def latest_attestation(person_id: int, manual_id: int) -> Attestation | None:
-    """The person's attestation of the manual's newest edition they attested."""
+    """The person's attestation of the manual that counts: the one their progress names (a revoked one never).
+
+    Of an edition's attestations by one person only the last cycle can count (a new cycle needs
+    the earlier one revoked), so the progress row's edition and the highest cycle name it.
+    """
+    edition_id = db.session.scalar(select(TrainingProgress.attested_edition_id).where(
+        TrainingProgress.person_id == person_id, TrainingProgress.manual_id == manual_id))
+    if edition_id is None:
+        return None
     return db.session.scalar(select(Attestation).where(
-        Attestation.person_id == person_id, Attestation.manual_id == manual_id)
-        .order_by(Attestation.edition_number.desc()).limit(1))
+        Attestation.person_id == person_id, Attestation.edition_id == edition_id)
+        .order_by(Attestation.cycle.desc()).limit(1))
+
+
+def last_attested_at(person_id: int, manual_id: int) -> datetime | None:
+    """When the person last attested the manual, counting or not (a pass before it cannot be used again)."""
+    return db.session.scalar(select(func.max(Attestation.attested_at)).where(
+        Attestation.person_id == person_id, Attestation.manual_id == manual_id))
+
+
+def next_cycle(person_id: int, edition_id: int) -> int:
+    """The cycle number of a new attestation of the edition: how many the person made before (all revoked)."""
+    return db.session.scalar(select(func.count(Attestation.id)).where(
+        Attestation.person_id == person_id, Attestation.edition_id == edition_id)) or 0
 
 
 def open_attempt(person_id: int, edition_id: int) -> QuizAttempt | None:
@@ -194,7 +214,7 @@ def learner_state(person: Person, manual: Manual, now: datetime, today: date) ->
     if state.last_attempt is not None and not state.last_attempt.passed and wait:
         until = as_utc(state.last_attempt.submitted_at) + timedelta(minutes=wait)
         state.wait_until = until if until > as_utc(now) else None
-    since = state.attestation.attested_at if state.attestation else None
+    since = last_attested_at(person.id, manual.id)
     state.passed_attempt = None if state.attested_latest or state.current else passed_attempt_to_attest(
         person.id, manual.id, required, since)
     state.changed_sections = _changed_sections(state, today)

@@ -82,11 +82,15 @@ class QuizAttempt(db.Model):
 
 
 class Attestation(db.Model):
-    """A person's signed statement that they read and understood one edition. Never changed."""
+    """A person's signed statement that they read and understood one edition. Never changed.
+
+    One per person × edition × cycle: a person attests an edition again (the next cycle) only
+    after the certificate of the earlier attestation was revoked (it no longer counts).
+    """
 
     __tablename__ = "attestations"
     __table_args__ = (
-        UniqueConstraint("person_id", "edition_id"),
+        UniqueConstraint("person_id", "edition_id", "cycle"),
         UniqueConstraint("attempt_id"),
         UniqueConstraint("verification_code"),
         Index("ix_attestations_person_manual", "person_id", "manual_id"),
@@ -121,6 +125,8 @@ class Attestation(db.Model):
     signed_auth_time: Mapped[datetime | None]
     #: oidc: sha256 naming the ID token of that authentication (its jti or sid).
     signature_token_hash: Mapped[str | None] = mapped_column(String(64))
+    #: 0 for the first attestation of the edition by the person; 1, 2… for each one after a revocation.
+    cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     person: Mapped[Person] = relationship()
     manual: Mapped[Manual] = relationship()
@@ -129,10 +135,13 @@ class Attestation(db.Model):
 
 
 class TrainingProgress(db.Model):
-    """Per person × manual: the newest attestation and quiz start, kept for set-based status reads.
+    """Per person × manual: the newest attestation that counts and the newest quiz start, kept for
+    set-based status reads.
 
-    Written only by the training services, in the same transaction as the attempt or
-    attestation it summarises; attestations stay the evidence.
+    Written by the training services, in the same transaction as the attempt or attestation it
+    summarises, and by a trigger on certificate_revocations (migration 0011): a revoked
+    certificate's attestation no longer counts, so the row falls back to the newest one that is
+    not revoked (status.counting_attestation decides the same). Attestations stay the evidence.
     """
 
     __tablename__ = "training_progress"

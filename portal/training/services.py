@@ -2,7 +2,8 @@
 
 Each function takes the acting person, flushes and never commits. Races are settled by
 the database: one open attempt per person and edition (partial unique index), one
-grading per attempt (conditional UPDATE), one attestation per person and edition.
+grading per attempt (conditional UPDATE), one attestation per person, edition and cycle (a
+person attests an edition again only after the earlier attestation's certificate was revoked).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, literal, select, update
 
 from portal.audit.services import record_event
 from portal.core.timeutil import as_utc, utcnow
@@ -70,7 +71,8 @@ def record_progress(person_id: int, manual_id: int, now: datetime, *, started: i
                    attested_at=attestation.attested_at)
         newer = table.c.attested_edition_number.is_(None) | (table.c.attested_edition_number < attestation.edition_number)
         for name in ("attested_edition_id", "attested_edition_number", "attested_at"):
-            changes[name] = case((newer, row[name]), else_=table.c[name])
+            # Typed as the column: a bare value in a CASE would skip UTCDateTime's conversion to UTC.
+            changes[name] = case((newer, literal(row[name], table.c[name].type)), else_=table.c[name])
     stmt = _insert(table).values(**row)
     db.session.execute(stmt.on_conflict_do_update(index_elements=["person_id", "manual_id"], set_=changes))
 
@@ -238,6 +240,7 @@ def attest_edition(actor: Person, manual: Manual, *, locale: str, client_address
             client_address=(client_address or "")[:80], user_agent=(user_agent or "")[:400],
             verification_code=new_verification_code(), signature_method=signature.method,
             signed_auth_time=signature.auth_time, signature_token_hash=signature.token_hash,
+            cycle=loaders.next_cycle(actor.id, edition.id),
         ).on_conflict_do_nothing().returning(Attestation.__table__.c.id)
     ).scalar()
     if inserted is None:

@@ -2,7 +2,9 @@
 
 Training for (person, manual) is current when the person attested the manual's latest
 material edition (or a later minor one) after passing its quiz, within the manual's
-validity period. Everything here takes data and returns a result: no app, no database.
+validity period. An attestation whose certificate was revoked does not count: the rule sees
+the newest attestation that still counts (counting_attestation). Everything here takes data and
+returns a result: no app, no database.
 """
 from __future__ import annotations
 
@@ -42,12 +44,33 @@ class TrainingFacts(NamedTuple):
     due_date: date | None = None
     #: Number of the manual's latest material edition (None: the manual has none).
     required_edition: int | None = None
-    #: Number of the newest edition the person attested (None: never attested).
+    #: Number of the newest edition the person attested, among attestations that count (not
+    #: revoked; see counting_attestation). None: never attested, or every attestation was revoked.
     attested_edition: int | None = None
     #: Last day that attestation counts (inclusive); None when the manual has no validity period.
     valid_until: date | None = None
     #: Number of the newest edition the person started a quiz on (None: never).
     started_edition: int | None = None
+
+
+class AttestationFact(NamedTuple):
+    """One attestation of a manual by a person, as far as the status rule cares."""
+
+    edition_number: int
+    attested_at: datetime
+    #: Its certificate was revoked: it no longer counts.
+    revoked: bool = False
+    id: int = 0
+
+
+def counting_attestation(attestations) -> AttestationFact | None:
+    """The attestation the status counts: the newest (by edition, then moment) whose certificate is not revoked.
+
+    The database keeps training_progress equal to this (a trigger of migration 0011 recounts it
+    when a certificate is revoked), so every status read follows.
+    """
+    counting = [a for a in attestations if not a.revoked]
+    return max(counting, key=lambda a: (a.edition_number, a.attested_at, a.id), default=None)
 
 
 def training_status(facts: TrainingFacts, today: date) -> str:

@@ -24,8 +24,8 @@ from portal.manuals.models import TrainingAssignment
 from portal.org.models import Person
 from portal.training.models import TrainingProgress, TrainingStatusCount, TrainingStatusRow, TrainingStatusSettle
 from portal.training.sql_rule import COUNTED
-from portal.training.status import (TrainingFacts, jst_date, next_status_change, settled_status, standing_of,
-                                    validity_end)
+from portal.training.status import (AttestationFact, TrainingFacts, counting_attestation, jst_date,
+                                    next_status_change, settled_status, standing_of, validity_end)
 
 #: stale_from of a row whose facts changed (the triggers write the same literal).
 STALE_NOW = date(1900, 1, 1)
@@ -187,12 +187,40 @@ def rebuild(today: date, now: datetime | None = None) -> int:
     return settle(today, now)
 
 
+def progress_problems(limit: int = 20) -> list[str]:
+    """Progress rows that do not name the attestation that counts (status.counting_attestation): a revoked
+    certificate's attestation still counted, or one that counts is missing."""
+    from portal.certificates.models import CertificateRevocation  # certificates own revocations; read only
+
+    from portal.training.models import Attestation
+
+    revoked = select(CertificateRevocation.id).where(CertificateRevocation.attestation_id == Attestation.id).exists()
+    by_pair: dict[tuple[int, int], list[AttestationFact]] = defaultdict(list)
+    for person_id, manual_id, number, attested_at, attestation_id, is_revoked in db.session.execute(
+            select(Attestation.person_id, Attestation.manual_id, Attestation.edition_number, Attestation.attested_at,
+                   Attestation.id, revoked)).yield_per(20_000):
+        by_pair[(person_id, manual_id)].append(AttestationFact(number, attested_at, bool(is_revoked), attestation_id))
+    stored = {(p, m): (n, at) for p, m, n, at in db.session.execute(select(
+        TrainingProgress.person_id, TrainingProgress.manual_id, TrainingProgress.attested_edition_number,
+        TrainingProgress.attested_at).where(TrainingProgress.attested_edition_number.is_not(None)))}
+    problems = []
+    for pair in sorted(set(by_pair) | set(stored)):
+        counting = counting_attestation(by_pair.get(pair, ()))
+        want = (counting.edition_number, counting.attested_at) if counting else None
+        if want != stored.get(pair) and pair in by_pair:  # progress written without attestations is a test double
+            problems.append(f"pair {pair[0]}×{pair[1]}: progress names {stored.get(pair)}, the attestation "
+                            f"that counts is {want}")
+            if len(problems) >= limit:
+                break
+    return problems
+
+
 def check(today: date) -> list[str]:
     """Every way the materialised rows and counts disagree with the facts and the pure rule (empty: none)."""
     from portal.training.queries import manual_facts
     from portal.training.sql_rule import live_status_counts, status_counts
 
-    problems = []
+    problems = progress_problems()
     r, a, p = TrainingStatusRow, TrainingAssignment, Person
     missing = db.session.execute(
         select(a.person_id, a.manual_id).join(p, and_(p.id == a.person_id, p.active.is_(True)))
