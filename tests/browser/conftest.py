@@ -86,7 +86,7 @@ def demo_sqlite(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_postgres():
+def demo_postgres(tmp_path_factory):
     """The demo organisation loaded once into a PostgreSQL database used as a template."""
     if not POSTGRES_URL:
         pytest.skip("PORTAL_TEST_POSTGRES_URL is not set")
@@ -94,7 +94,8 @@ def demo_postgres():
     engine = _admin_engine()
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    _load_demo(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False), Path("."))
+    _load_demo(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False),
+               tmp_path_factory.mktemp("browser-demo-pg"))
     yield name
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
