@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from portal.auth.forms import LoginForm, PasswordChangeForm
+from portal.auth.reauth import PASSWORD_CHECK_LIMIT, password_check_key, record_wrong_password, wrong_password_entered
 from portal.auth.services import PasswordPolicyError, authenticate, change_password, end_all_sessions
 from portal.core.access import public, signed_in
 from portal.core.timeutil import utcnow
@@ -123,6 +124,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @signed_in
+@limiter.limit(PASSWORD_CHECK_LIMIT, methods=["POST"], key_func=password_check_key, deduct_when=wrong_password_entered)
 def password():
     """Change one's own password; other sessions end."""
     form = PasswordChangeForm()
@@ -132,9 +134,13 @@ def password():
             change_password(person, form.current_password.data, form.new_password.data)
         except PasswordPolicyError as error:
             db.session.rollback()
+            wrong_current = str(error) == "current_password"
+            if wrong_current:
+                record_wrong_password(person, "password_change")
+                db.session.commit()
             field = getattr(form, str(error))
             field.errors.append(_("The current password is not correct.") if str(error) == "current_password" else _("The new password must have at least 12 characters."))
-            return render_template("auth/password.html", form=form), 400
+            return render_template("auth/password.html", form=form), 401 if wrong_current else 400
         db.session.commit()
         login_user(person)  # this session carries on under the new session version
         flash(_("Your password has been changed. Other sessions have been signed out."), "success")

@@ -50,4 +50,15 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def crash(error: Exception):
         app.logger.exception("unhandled error")
+        _roll_back(app)
         return _render(500)
+
+
+def _roll_back(app: Flask) -> None:
+    """End a failed transaction first: the error page reads the signed-in person from the database."""
+    from portal.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection itself may be gone; the page must still render
+        app.logger.exception("rolling back before the error page failed")
