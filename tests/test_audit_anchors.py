@@ -228,7 +228,7 @@ def test_the_verify_page_names_the_anchor_and_the_event(app, client, make_person
     rewrite_from(2, "rewritten", keys.current_key, keys.current_id)
     response = client.get("/audit/verify")
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "イベント 3 のハッシュが" in page and "のアンカー" in page
+    assert response.status_code == 200 and "3 番の監査ログのハッシュが" in page and "のアンカー" in page
 
 
 def test_the_verify_page_reports_a_cut_off_trail(app, client, make_person, login):
@@ -238,8 +238,8 @@ def test_the_verify_page_reports_a_cut_off_trail(app, client, make_person, login
     _anchor(app)  # records event 4; logged as event 5
     tamper("DELETE FROM audit_events WHERE seq >= 3")
     page = client.get("/audit/verify").get_data(as_text=True)
-    assert "イベント 4 を記録していますが、監査ログはイベント 2 で終わっています" in page
-    assert "イベントが切り取られています" in page
+    assert "4 番の監査ログを記録していますが、監査ログは 2 番で終わっています" in page
+    assert "監査ログが切り取られています" in page
 
 
 def test_without_an_anchor_directory_verify_says_so(app, make_person):
