@@ -25,7 +25,10 @@ def _anchors_line(report) -> str:
 
 
 def _broken(problem, verified: int | None) -> None:
-    click.echo(f"audit trail BROKEN at event {problem.seq}: {problem.reason}", err=True)
+    from portal.audit.chain import BAD_ANCHOR
+
+    where = "in its anchor file" if problem.kind == BAD_ANCHOR else f"at event {problem.seq}"
+    click.echo(f"audit trail BROKEN {where}: {problem.reason}", err=True)
     if verified is not None:
         click.echo(f"{_events(verified)} verified before it", err=True)
     raise SystemExit(1)
@@ -68,21 +71,26 @@ def audit_verify(anchor: str | None, batch: int) -> None:
 @with_appcontext
 def audit_anchor(batch: int) -> None:
     """Verify the trail, then append its head, signed, to the anchor file and mail it to the auditors."""
-    from portal.audit.queries import check_audit_trail
-    from portal.audit.services import AnchorRefused, write_anchor
+    from portal.audit.services import AnchorRefused, anchor_trail
     from portal.core.mail import deliver
     from portal.extensions import db
 
     if not current_app.config.get("PORTAL_AUDIT_ANCHOR_DIR"):
         click.echo("PORTAL_AUDIT_ANCHOR_DIR is not set: nowhere to write the anchor", err=True)
         raise SystemExit(1)
-    report = check_audit_trail(batch)
     try:
-        written = write_anchor(report)
-    except AnchorRefused:
+        written = anchor_trail(batch=batch)
+    except AnchorRefused as refused:
         db.session.rollback()
+        if refused.report is None:
+            click.echo(f"no anchor written: {refused}", err=True)
+            raise SystemExit(1) from refused
         click.echo("no anchor written: the trail does not verify", err=True)
-        _broken(report.problem, report.verified)
+        _broken(refused.report.problem, refused.report.verified)
+    except OSError as error:
+        db.session.rollback()
+        click.echo(f"no anchor written: {error}", err=True)
+        raise SystemExit(1) from error
     db.session.commit()
     click.echo(f"anchor written to {written.path}: event {written.seq} hash {written.hash}")
     if written.mail is not None:

@@ -142,3 +142,13 @@ def write_anchor(report: ChainReport, now: datetime | None = None) -> WrittenAnc
     mail = render_mail("audit/mail/anchor.txt", to=to, seq=report.last_seq, hash=report.last_hash,
                        anchored_at=now, line=line.strip(), path=path) if to else None
     return WrittenAnchor(report.last_seq, report.last_hash, path, line, mail)
+
+
+def anchor_trail(now: datetime | None = None, batch: int = 2000) -> WrittenAnchor:
+    """Verify the whole trail now, then write its anchor (the daily job); raises AnchorRefused.
+
+    Flushes; the caller commits, then delivers the returned mail.
+    """
+    from portal.audit.queries import check_audit_trail  # queries read the chain this module writes
+
+    return write_anchor(check_audit_trail(batch), now)
