@@ -16,11 +16,12 @@ BROWSER_PACKAGES := chromium
 # One gunicorn worker with threads: the sign-in throttle counts in this process's memory
 # (several processes or hosts share counts only through PORTAL_RATELIMIT_STORAGE_URI=redis://...).
 # PORTAL_INSECURE_HTTP=1 lets the session cookie travel over plain http://127.0.0.1.
+# PORTAL_DEMO_RELAX_2FA=1 lets the public demo sign-ins skip the second factor (never in production).
 run: setup system-packages
 	$(BIN)/portal init
 	$(BIN)/portal demo --if-empty
 	@echo "Portal: http://127.0.0.1:$(PORT)  (demo sign-ins are listed in README.md; Ctrl+C stops it)"
-	PORTAL_INSECURE_HTTP=1 $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --access-logfile - 'portal:create_app()'
+	PORTAL_INSECURE_HTTP=1 PORTAL_DEMO_RELAX_2FA=1 $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --access-logfile - 'portal:create_app()'
 
 test: setup system-packages-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -73,6 +73,9 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_TRUSTED_PROXIES": int(os.environ.get("PORTAL_TRUSTED_PROXIES", "0")),
         # SSO reverse proxy mode: the header naming the signed-in employee_no. Off when empty.
         "PORTAL_SSO_HEADER": os.environ.get("PORTAL_SSO_HEADER", ""),
+        # The public demo only (`make run` sets it): privileged people who have not set up a second
+        # factor sign in with their password alone. Off by default: production always asks for it.
+        "PORTAL_DEMO_RELAX_2FA": _flag("PORTAL_DEMO_RELAX_2FA", False),
         "BABEL_DEFAULT_LOCALE": "ja",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
         "PORTAL_LOCALES": ("ja", "en"),

@@ -31,6 +31,16 @@ ROUTES = [
     Route("home.index", "GET", "/", SIGNED_IN),
     Route("auth.logout", "POST", "/logout", SIGNED_IN),
     Route("auth.password", "GET", "/account/password", SIGNED_IN),
+    # Local accounts (issue 12): links and the second step answer anyone (a bad link is a 404 page,
+    # the second step without a half-finished sign-in says "sign in again"); invitations and
+    # second-factor resets are for admins. Person 999999 does not exist: 404 for admins.
+    Route("auth.account_link", "GET", "/account/link/not-a-real-token", ANYONE),
+    Route("auth.forgot_password", "GET", "/login/forgot", ANYONE),
+    Route("auth.second_factor", "GET", "/login/two-factor", ANYONE),
+    Route("auth.second_factor_enrol", "GET", "/login/two-factor/enrol", ANYONE),
+    Route("auth.invite_person", "POST", "/accounts/people/999999/invitation", {"admin"}),
+    Route("auth.bulk_invitations", "GET", "/accounts/invitations", {"admin"}),
+    Route("auth.reset_second_factor_of", "POST", "/accounts/people/999999/two-factor/reset", {"admin"}),
     Route("org.departments", "GET", "/org/departments", {"admin", "training_admin", "auditor"}),
     # Organisation (people, roles, HR import). Person 999999 does not exist: 404 for those allowed in.
     Route("org.people", "GET", "/org/people", {"admin", "training_admin", "auditor", "manager"}),

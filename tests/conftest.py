@@ -23,6 +23,19 @@ from tests.clock import check_real_clock_marker, clock, pinned_clock  # noqa: F4
 
 
 
+def pytest_configure(config):
+    """argon2 at its cheapest under test: with the real parameters every sign-in costs ~0.2 s of CPU.
+
+    The hash format names its parameters, so verification follows whatever hashed it.
+    """
+    from argon2 import PasswordHasher
+
+    from portal.auth import passwords
+
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    passwords._DUMMY_HASH = passwords._hasher.hash("not-a-real-password")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Refuse real_clock markers that do not say why."""
@@ -108,6 +121,9 @@ def app(database_url, tmp_path, app_overrides):
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "PORTAL_MAIL_DIR": str(tmp_path / "mail"),
+        # Privileged test people sign in with their password alone unless a test enrols a second
+        # factor or sets this False in app_overrides (tests/test_accounts_two_factor.py does).
+        "PORTAL_DEMO_RELAX_2FA": True,
         **app_overrides,
     }
     application = create_app(config)

@@ -20,7 +20,7 @@ class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(message=_l("Enter your current password."))])
     new_password = PasswordField(
         _l("New password"),
-        description=_l("At least 12 characters."),
+        description=_l("At least 12 characters, hard to guess, without your employee number or name."),
         validators=[DataRequired(message=_l("Enter a new password.")), Length(min=12, message=_l("The new password must have at least 12 characters."))],
     )
     confirm_password = PasswordField(

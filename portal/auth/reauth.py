@@ -1,14 +1,14 @@
-"""Re-entering one's password on a signed-in page (the password change): throttled per person, audited.
+"""Re-entering one's password on a signed-in page (the password change): throttled per person.
 
-A stolen session must not become a way to guess the password offline-free: wrong current
-passwords count against a per-person limit (the attestation's is the same), and each one is an
-audit event, like a failed sign-in.
+A stolen session must not become a way to guess the password: wrong current passwords (audited
+by the service as auth.password_check_failed) count against a per-person limit, as the
+attestation's do; then the page answers 429 for a while, whatever is typed. Other mistakes on
+the form (a weak new password) do not count.
 """
 from __future__ import annotations
 
+from flask import g
 from flask_login import current_user
-
-from portal.audit.services import record_event
 
 #: Wrong current passwords one person may type before waiting (HTTP 429).
 PASSWORD_CHECK_LIMIT = "10 per 10 minutes"
@@ -19,12 +19,11 @@ def password_check_key() -> str:
     return f"password-check:{current_user.id}"
 
 
-def wrong_password_entered(response) -> bool:
-    """Only a wrong current password (401) counts against the limit."""
-    return response.status_code == 401
+def mark_wrong_password() -> None:
+    """Note that this request's current password was wrong (the limiter counts it)."""
+    g.wrong_current_password = True
 
 
-def record_wrong_password(person, purpose: str) -> None:
-    """Audit a wrong current password typed by a signed-in person; flushes, the view commits."""
-    record_event(person, "auth.password_check_failed", object_type="person", object_id=person.employee_no,
-                 details={"purpose": purpose})
+def wrong_password_entered(_response) -> bool:
+    """Only a request marked by mark_wrong_password counts against the limit."""
+    return bool(g.get("wrong_current_password"))

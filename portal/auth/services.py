@@ -4,15 +4,19 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.audit.services import record_event
+from portal.auth.password_rules import holder_of, password_problems
 from portal.auth.passwords import check_password, hash_password
 from portal.extensions import db
 from portal.org.models import Person
 
-MIN_PASSWORD_LENGTH = 12
-
 
 class PasswordPolicyError(ValueError):
-    """The new password does not meet the policy; the message names why."""
+    """The password change is refused: str() names the form field, `problems` the rules broken."""
+
+    def __init__(self, field: str, problems: list[str] | None = None):
+        super().__init__(field)
+        self.field = field
+        self.problems = problems or []
 
 
 def find_person(employee_no: str) -> Person | None:
@@ -44,10 +48,17 @@ def end_all_sessions(person: Person, why: str) -> None:
 
 
 def change_password(person: Person, current: str, new: str) -> None:
-    """Replace the password after checking the current one; ends every other session."""
+    """Replace the password after checking the current one; ends every other session.
+
+    A wrong current password is audited (auth.password_check_failed) before the refusal is raised:
+    the caller commits that event and nothing else.
+    """
     if not check_password(person.password_hash, current):
+        record_event(person, "auth.password_check_failed", object_type="person", object_id=person.employee_no,
+                     details={"purpose": "password_change"})
         raise PasswordPolicyError("current_password")
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise PasswordPolicyError("new_password")
+    problems = password_problems(new, holder_of(person))
+    if problems:
+        raise PasswordPolicyError("new_password", problems)
     person.password_hash = hash_password(new)
     end_all_sessions(person, "auth.password_changed")

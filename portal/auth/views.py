@@ -9,8 +9,11 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from portal.auth.forms import LoginForm, PasswordChangeForm
-from portal.auth.reauth import PASSWORD_CHECK_LIMIT, password_check_key, record_wrong_password, wrong_password_entered
+from portal.auth.password_rules import problem_messages
+from portal.auth.reauth import PASSWORD_CHECK_LIMIT, mark_wrong_password, password_check_key, wrong_password_entered
 from portal.auth.services import PasswordPolicyError, authenticate, change_password, end_all_sessions
+from portal.auth.sign_in import SECOND_FACTOR_KEY, begin_second_factor
+from portal.auth.two_factor import second_factor_required
 from portal.core.access import public, signed_in
 from portal.core.timeutil import utcnow
 from portal.extensions import db, limiter
@@ -93,6 +96,8 @@ def login():
         person = authenticate(form.employee_no.data, form.password.data)
         db.session.commit()
         if person is not None:
+            if second_factor_required(person):
+                return begin_second_factor(person, _safe_next(request.args.get("next")))
             locale = session.get("locale")
             session.clear()  # a fresh session: nothing from before sign-in survives
             if locale:
@@ -102,6 +107,7 @@ def login():
             session["login_at"] = now
             session["seen_at"] = now
             session.permanent = True
+            session[SECOND_FACTOR_KEY] = "not_needed"
             response = redirect(_safe_next(request.args.get("next")))
             _remember_device(response, person.employee_no)
             return response
@@ -133,14 +139,13 @@ def password():
         try:
             change_password(person, form.current_password.data, form.new_password.data)
         except PasswordPolicyError as error:
-            db.session.rollback()
-            wrong_current = str(error) == "current_password"
-            if wrong_current:
-                record_wrong_password(person, "password_change")
-                db.session.commit()
-            field = getattr(form, str(error))
-            field.errors.append(_("The current password is not correct.") if str(error) == "current_password" else _("The new password must have at least 12 characters."))
-            return render_template("auth/password.html", form=form), 401 if wrong_current else 400
+            db.session.commit()  # only the audit event of a wrong current password, if any
+            if error.field == "current_password":
+                mark_wrong_password()
+                form.current_password.errors.append(_("The current password is not correct."))
+            else:
+                form.new_password.errors.extend(problem_messages(error.problems))
+            return render_template("auth/password.html", form=form), 400
         db.session.commit()
         login_user(person)  # this session carries on under the new session version
         flash(_("Your password has been changed. Other sessions have been signed out."), "success")
@@ -160,3 +165,6 @@ def language():
         current_user.locale = chosen
         db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
+
+
+from portal.auth import account_views, two_factor_views  # noqa: E402,F401  (register their routes on bp)

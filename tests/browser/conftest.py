@@ -1,5 +1,8 @@
 """The real portal served on 127.0.0.1 with the demo organisation, and Debian's Chromium.
 
+Each test module gets a database of its own, copied from the demo loaded once per session,
+on SQLite and (when PORTAL_TEST_POSTGRES_URL is set) on PostgreSQL.
+
 A test tool's own browser download fails on these machines, so Playwright drives
 /usr/bin/chromium. Without it the browser tests are skipped, saying so, except in CI
 (CI set), where a missing Chromium fails the run.
@@ -7,14 +10,19 @@ A test tool's own browser download fails on these machines, so Playwright drives
 from __future__ import annotations
 
 import os
+import shutil
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.extensions import db
+from tests.conftest import BACKENDS, POSTGRES_URL, _admin_engine
 
 #: Debian's Chromium; PORTAL_CHROMIUM names another build of Chromium elsewhere.
 CHROMIUM = Path(os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"))
@@ -39,29 +47,85 @@ def _unavailable(reason: str):
     pytest.skip(f"browser tests SKIPPED: {reason}")
 
 
-@pytest.fixture(scope="session")
-def portal_app(tmp_path_factory):
-    """The portal on a migrated SQLite file holding the demo organisation (as `portal demo`)."""
-    folder = tmp_path_factory.mktemp("browser-portal")
-    application = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'portal.sqlite3'}",
+def _demo_app(url: str, folder: Path):
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": "browser-test-secret",
         "SESSION_COOKIE_SECURE": False,  # as PORTAL_INSECURE_HTTP=1: plain http on 127.0.0.1
         "REMEMBER_COOKIE_SECURE": False,
         "PORTAL_MAIL_DIR": str(folder / "mail"),
+        "PORTAL_DEMO_RELAX_2FA": True,  # as `make run`: the demo sign-ins skip the second factor
     })
+
+
+def _load_demo(url: str, folder: Path) -> None:
+    """`portal init` and `portal demo` into an empty database, as a new user would."""
+    application = _demo_app(url, folder)
     runner = application.test_cli_runner()
     for command in (["init"], ["demo"]):
         result = runner.invoke(args=command)
         assert result.exit_code == 0, result.output
     with application.app_context():
-        db.engine.dispose()  # the server thread opens its own connections
-    return application
+        db.engine.dispose()
+
+
+def _admin_sql(statement: str) -> None:
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory) -> Path:
+    """The demo organisation loaded once into a SQLite file; each module gets a copy."""
+    folder = tmp_path_factory.mktemp("browser-demo")
+    path = folder / "demo.sqlite3"
+    _load_demo(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_postgres():
+    """The demo organisation loaded once into a PostgreSQL database used as a template."""
+    if not POSTGRES_URL:
+        pytest.skip("PORTAL_TEST_POSTGRES_URL is not set")
+    name = f"portal_demo_{uuid.uuid4().hex[:10]}"
+    engine = _admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    _load_demo(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False), Path("."))
+    yield name
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def portal_app(request, tmp_path_factory):
+    """The portal with the demo organisation on a database of this module's own (SQLite, PostgreSQL)."""
+    folder = tmp_path_factory.mktemp("browser-portal")
+    dropped = None
+    if request.param == "sqlite":
+        path = folder / "portal.sqlite3"
+        shutil.copy(request.getfixturevalue("demo_sqlite"), path)
+        url = f"sqlite:///{path}"
+    else:
+        template = request.getfixturevalue("demo_postgres")
+        dropped = f"portal_b_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        _admin_sql(f'CREATE DATABASE "{dropped}" TEMPLATE "{template}"')
+        url = make_url(POSTGRES_URL).set(database=dropped).render_as_string(hide_password=False)
+    application = _demo_app(url, folder)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+    if dropped:
+        _admin_sql(f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
 def base_url(portal_app):
-    """http://127.0.0.1:<free port>, served from a background thread for the whole session."""
+    """http://127.0.0.1:<free port>, served from a background thread for the module's tests."""
     server = make_server("127.0.0.1", 0, portal_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="portal-browser-server", daemon=True)
     thread.start()
