@@ -10,8 +10,12 @@ TEST_PACKAGES := $(RUN_PACKAGES) poppler-utils
 # Debian's Chromium for the browser tests: installed when we are root; elsewhere the browser
 # tests are skipped with a clear message (never in CI, where CI=true makes it required).
 BROWSER_PACKAGES := chromium
+# Node and npm run the real OpenID provider of the SSO tests (tests/oidc_provider, npm oidc-provider
+# pinned by its lockfile); optional like Chromium, required in CI.
+SSO_PACKAGES := nodejs npm
+OIDC_PROVIDER := tests/oidc_provider
 
-.PHONY: run test setup system-packages system-packages-test translations bench clean
+.PHONY: run test setup system-packages system-packages-test oidc-provider translations bench clean
 
 # One gunicorn worker with threads: the sign-in throttle counts in this process's memory
 # (several processes or hosts share counts only through PORTAL_RATELIMIT_STORAGE_URI=redis://...).
@@ -23,7 +27,7 @@ run: setup system-packages
 	@echo "Portal: http://127.0.0.1:$(PORT)  (demo sign-ins are listed in README.md; Ctrl+C stops it)"
 	PORTAL_INSECURE_HTTP=1 PORTAL_DEMO_RELAX_2FA=1 $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --access-logfile - 'portal:create_app()'
 
-test: setup system-packages-test
+test: setup system-packages-test oidc-provider
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed translations
@@ -44,7 +48,16 @@ system-packages:
 	@PACKAGES="$(RUN_PACKAGES)" sh .ci/system-packages
 
 system-packages-test:
-	@PACKAGES="$(TEST_PACKAGES)" OPTIONAL_PACKAGES="$(BROWSER_PACKAGES)" sh .ci/system-packages
+	@PACKAGES="$(TEST_PACKAGES)" OPTIONAL_PACKAGES="$(BROWSER_PACKAGES) $(SSO_PACKAGES)" sh .ci/system-packages
+
+# npm ci from the lockfile when it changed (node_modules is not in git). Without npm, or when the
+# npm registry cannot be reached, the SSO tests are skipped, saying so; in CI that fails the run.
+oidc-provider: $(OIDC_PROVIDER)/node_modules/.package-lock.json
+
+$(OIDC_PROVIDER)/node_modules/.package-lock.json: $(OIDC_PROVIDER)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then echo "WARNING: npm is missing: the SSO tests will be SKIPPED" >&2; \
+	elif ! npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --loglevel=error; then \
+		if [ -n "$${CI:-}" ]; then exit 1; fi; echo "WARNING: npm ci failed: the SSO tests will be SKIPPED" >&2; fi
 
 bench: setup system-packages
 	$(BIN)/python bench/run_all.py

@@ -76,6 +76,14 @@ def load_config(instance_path: Path) -> dict:
         # The public demo only (`make run` sets it): privileged people who have not set up a second
         # factor sign in with their password alone. Off by default: production always asks for it.
         "PORTAL_DEMO_RELAX_2FA": _flag("PORTAL_DEMO_RELAX_2FA", False),
+        # Company SSO over OpenID Connect (portal/auth/oidc.py). Off while the issuer is empty.
+        "PORTAL_OIDC_ISSUER": os.environ.get("PORTAL_OIDC_ISSUER", ""),
+        "PORTAL_OIDC_CLIENT_ID": os.environ.get("PORTAL_OIDC_CLIENT_ID", ""),
+        "PORTAL_OIDC_CLIENT_SECRET": os.environ.get("PORTAL_OIDC_CLIENT_SECRET", ""),
+        "PORTAL_OIDC_EMPLOYEE_CLAIM": os.environ.get("PORTAL_OIDC_EMPLOYEE_CLAIM", "employee_no"),
+        "PORTAL_OIDC_SCOPES": os.environ.get("PORTAL_OIDC_SCOPES", "openid profile email"),
+        # Who may sign in with a local password: all, agencies-and-admins or off.
+        "PORTAL_LOCAL_LOGIN": os.environ.get("PORTAL_LOCAL_LOGIN", "all").strip().lower(),
         "BABEL_DEFAULT_LOCALE": "ja",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
         "PORTAL_LOCALES": ("ja", "en"),

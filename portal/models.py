@@ -10,3 +10,4 @@ from portal.dashboards.models import CompletionCell, CompletionSnapshot  # noqa:
 from portal.reminders.models import ReminderLog  # noqa: F401  (issue 5)
 from portal.lookups.models import LookupEvent, LookupRequest  # noqa: F401  (issue 7, look-up requests)
 from portal.auth.models import AccountToken, RecoveryCode, TwoFactor  # noqa: F401  (local accounts)
+from portal.auth.models import OidcUsedValue  # noqa: F401  (company SSO: used state/nonce/jti)

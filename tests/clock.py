@@ -68,6 +68,8 @@ def pinned_clock(request):
 
 @pytest.fixture
 def clock(pinned_clock) -> Clock:
-    """Freeze time at START; the test moves it with clock.set(...) and clock.advance(...)."""
-    with time_machine.travel(START, tick=False) as traveller:
+    """Freeze time at START (at the real now in a real_clock test); the test moves it with
+    clock.set(...) and clock.advance(...)."""
+    start = START if pinned_clock is not None else datetime.now(timezone.utc)
+    with time_machine.travel(start, tick=False) as traveller:
         yield Clock(traveller)

@@ -45,7 +45,7 @@ def test_invitation_link_sets_the_password_and_signs_in_once(app, client, make_d
     assert "ao@agency.example に招待を送りました" in client.get(response.headers["Location"]).get_data(as_text=True)
 
     [message] = mailbox.to("ao@agency.example")
-    assert message["Subject"] == "【研修ポータル】サインインのご案内（パスワードの設定）"
+    assert message["Subject"] == "【研修ポータル】ログインのご案内（パスワードの設定）"
     assert "青木 翼 様" in body_of(message) and "社員番号: AG1001" in body_of(message)
     path = link_path(message)
     stored = db.session.scalars(select(AccountToken)).one()
@@ -183,11 +183,11 @@ def test_the_person_page_shows_the_account_to_admins_only(app, client, make_depa
     login(admin)
     _invite(client, person)
     page = client.get(f"/org/people/{person.id}").get_data(as_text=True)
-    assert "サインイン用アカウント" in page and "まで有効" in page and "サインインの招待を送る" in page
+    assert "ログイン用アカウント" in page and "まで有効" in page and "ログインの招待を送る" in page
     manager = make_person("M1", roles=("manager",), department=agency, manages=[agency])
     browser = https_client(app)
     sign_in(browser, manager)
-    assert "サインイン用アカウント" not in browser.get(f"/org/people/{person.id}").get_data(as_text=True)
+    assert "ログイン用アカウント" not in browser.get(f"/org/people/{person.id}").get_data(as_text=True)
 
 
 def test_deactivation_stops_links_and_sessions_at_once(app, client, make_department, make_person, login, mailbox):

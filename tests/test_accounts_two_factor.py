@@ -93,7 +93,7 @@ def test_an_invited_admin_sets_a_password_then_sets_up_the_second_factor(app, cl
     assert response.headers["Location"] == "/login/two-factor"
     assert client.get("/").status_code == 302  # the password alone does not sign an admin in
     enrol = client.get("/login/two-factor/enrol")
-    assert "続いて、サインインの2段階目（認証アプリ）を設定してください。" in enrol.get_data(as_text=True)
+    assert "続いて、ログインの2段階目（認証アプリ）を設定してください。" in enrol.get_data(as_text=True)
     secret = secret_from(enrol.get_data(as_text=True))
     assert _code(client, code_at(secret, clock.now), "/login/two-factor/enrol").status_code == 200
     assert client.get("/audit/").status_code == 200
@@ -172,11 +172,11 @@ def test_the_second_step_expires_and_is_not_a_sign_in(app, client, clock, make_p
     sign_in(client, admin)
     clock.advance(minutes=11)
     response = client.get("/login/two-factor")
-    assert response.status_code == 200 and "もう一度サインインしてください" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "もう一度ログインしてください" in response.get_data(as_text=True)
     assert _code(client, code_at(secret, clock.now)).status_code == 200  # the same page: start again
     assert client.get("/").status_code == 302
     fresh = https_client(app)
-    assert "もう一度サインインしてください" in fresh.get("/login/two-factor").get_data(as_text=True)
+    assert "もう一度ログインしてください" in fresh.get("/login/two-factor").get_data(as_text=True)
 
 
 def test_deactivation_during_the_second_step_stops_it(app, client, clock, make_person):

@@ -1,7 +1,7 @@
 """keyed audit hashes
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 
 Audit events record how their hash was made: hash_scheme 1 (plain SHA-256, every event written
 before this revision) or 2 (HMAC-SHA256 with the audit key kept outside the database), and the
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,19 +1,27 @@
-"""Finishing a local sign-in: the pending second step, and starting the signed-in session.
+"""Starting a signed-in session, whatever proved who the person is, and remembering how.
 
-Between a correct password and a correct second factor the browser is NOT signed in: its session
-holds only a short-lived note of who is half-way (and, during enrolment, the new TOTP secret, so
-it never reaches the database before it is confirmed). The note dies with the person's session
-version (deactivation, reset by an admin) and after PENDING_SECONDS.
+A local sign-in may need a second step: between a correct password and a correct second factor
+the browser is NOT signed in. Its session holds only a short-lived note of who is half-way (and,
+during enrolment, the new TOTP secret, so it never reaches the database before it is confirmed).
+The note dies with the person's session version (deactivation, reset by an admin) and after
+PENDING_SECONDS.
 """
 from __future__ import annotations
 
-from flask import redirect, session, url_for
-from flask_login import login_user
+from flask import current_app, redirect, request, session, url_for
+from flask_login import current_user, login_user
 
-from portal.core.timeutil import utcnow
+from portal.core import timeutil
 from portal.extensions import db
 from portal.org.models import Person
 
+#: How a person signed in; the attestation is signed the same way (portal/training/signing.py).
+PASSWORD = "password"
+OIDC = "oidc"
+SSO_HEADER = "sso_header"
+SIGN_IN_METHODS = (PASSWORD, OIDC, SSO_HEADER)
+#: Session key holding the method.
+METHOD_KEY = "auth_method"
 PENDING_KEY = "sign_in_pending"
 PENDING_SECONDS = 10 * 60
 #: How the signed-in session passed the second-factor rule: not_needed, totp or recovery_code.
@@ -22,25 +30,38 @@ SECOND_FACTOR_KEY = "second_factor"
 
 
 def _fresh_session() -> None:
-    """Nothing from before survives, except the chosen language."""
+    """Nothing from before survives, except the chosen language (a new cookie, SECURITY.md row 2)."""
     locale = session.get("locale")
     session.clear()
     if locale:
         session["locale"] = locale
 
 
+def begin_session(person: Person, method: str, second_factor: str | None = None) -> None:
+    """A fresh signed-in session for a person who just proved who they are, remembering how."""
+    _fresh_session()
+    login_user(person)
+    now = timeutil.utcnow().timestamp()
+    session["login_at"] = now
+    session["seen_at"] = now
+    session[METHOD_KEY] = method
+    if second_factor is not None:
+        session[SECOND_FACTOR_KEY] = second_factor
+    session.permanent = True
+
+
 def begin_second_factor(person: Person, next_url: str):
     """Remember who passed the password, and send them to the second step (or to enrolment)."""
     _fresh_session()
     session[PENDING_KEY] = {"person": person.id, "version": person.session_version,
-                            "until": utcnow().timestamp() + PENDING_SECONDS, "next": next_url}
+                            "until": timeutil.utcnow().timestamp() + PENDING_SECONDS, "next": next_url}
     return redirect(url_for("auth.second_factor"))
 
 
 def pending_person() -> Person | None:
     """The person half-way through signing in, while the note is fresh and they are still active."""
     note = session.get(PENDING_KEY)
-    if not isinstance(note, dict) or note.get("until", 0) < utcnow().timestamp():
+    if not isinstance(note, dict) or note.get("until", 0) < timeutil.utcnow().timestamp():
         return None
     person = db.session.get(Person, note.get("person"))
     if person is None or not person.active or person.session_version != note.get("version"):
@@ -62,14 +83,8 @@ def keep_pending_value(name: str, value) -> None:
 
 
 def open_session(person: Person, second_factor: str) -> None:
-    """Sign the person in on a fresh session, as /login does after a correct password."""
-    _fresh_session()
-    login_user(person)
-    now = utcnow().timestamp()
-    session["login_at"] = now
-    session["seen_at"] = now
-    session[SECOND_FACTOR_KEY] = second_factor
-    session.permanent = True
+    """Sign the person in on a fresh session after their password (and second factor, if any)."""
+    begin_session(person, PASSWORD, second_factor)
 
 
 def remember_device(response, person: Person) -> None:
@@ -85,3 +100,19 @@ def start_session(person: Person, next_url: str, second_factor: str):
     response = redirect(next_url)
     remember_device(response, person)
     return response
+
+
+def sign_in_method() -> str:
+    """How the signed-in person got in: the method stored at sign-in, else the trusted header, else a password.
+
+    The trusted header has no sign-in moment (the proxy names the person on every request), so it
+    is recognised here; sessions from before methods were recorded were all password sign-ins.
+    """
+    stored = session.get(METHOD_KEY)
+    if stored in (PASSWORD, OIDC):
+        return stored
+    header = current_app.config.get("PORTAL_SSO_HEADER")
+    if header and current_user.is_authenticated:
+        if (request.headers.get(header) or "").strip() == current_user.employee_no:
+            return SSO_HEADER
+    return PASSWORD

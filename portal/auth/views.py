@@ -9,13 +9,14 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from portal.auth.forms import LoginForm, PasswordChangeForm
+from portal.auth.local_login import LocalLoginRefused
+from portal.auth.oidc import ID_TOKEN_KEY, provider_logout_url
 from portal.auth.password_rules import problem_messages
 from portal.auth.reauth import PASSWORD_CHECK_LIMIT, mark_wrong_password, password_check_key, wrong_password_entered
 from portal.auth.services import PasswordPolicyError, authenticate, change_password, end_all_sessions
-from portal.auth.sign_in import SECOND_FACTOR_KEY, begin_second_factor
+from portal.auth.sign_in import METHOD_KEY, OIDC, PASSWORD, begin_second_factor, begin_session
 from portal.auth.two_factor import second_factor_required
 from portal.core.access import public, signed_in
-from portal.core.timeutil import utcnow
 from portal.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
@@ -93,21 +94,17 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        person = authenticate(form.employee_no.data, form.password.data)
+        try:
+            person = authenticate(form.employee_no.data, form.password.data,
+                                  local_login=current_app.config["PORTAL_LOCAL_LOGIN"])
+        except LocalLoginRefused as refused:  # PORTAL_LOCAL_LOGIN, enforced here and not only by the page
+            db.session.commit()
+            return render_template("auth/login.html", form=form, local_login_refused=refused.reason), 403
         db.session.commit()
         if person is not None:
             if second_factor_required(person):
                 return begin_second_factor(person, _safe_next(request.args.get("next")))
-            locale = session.get("locale")
-            session.clear()  # a fresh session: nothing from before sign-in survives
-            if locale:
-                session["locale"] = locale
-            login_user(person)
-            now = utcnow().timestamp()
-            session["login_at"] = now
-            session["seen_at"] = now
-            session.permanent = True
-            session[SECOND_FACTOR_KEY] = "not_needed"
+            begin_session(person, PASSWORD, second_factor="not_needed")
             response = redirect(_safe_next(request.args.get("next")))
             _remember_device(response, person.employee_no)
             return response
@@ -120,12 +117,17 @@ def login():
 @signed_in
 def logout():
     """Sign out here and everywhere else (every other session of this person ends too)."""
+    id_token, method = session.get(ID_TOKEN_KEY), session.get(METHOD_KEY)
     end_all_sessions(current_user._get_current_object(), "auth.logout")
     db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have signed out."), "success")
-    return redirect(url_for("auth.login"))
+    after = url_for("auth.login")
+    # Signed in through the company SSO: sign out there too (RP-initiated logout) when it allows.
+    provider = provider_logout_url(id_token, current_app.config["PORTAL_BASE_URL"].rstrip("/") + after) \
+        if method == OIDC else None
+    return redirect(provider or after)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -167,4 +169,5 @@ def language():
     return redirect(_safe_next(request.form.get("next")))
 
 
-from portal.auth import account_views, two_factor_views  # noqa: E402,F401  (register their routes on bp)
+# Their routes join this blueprint: links and the second factor, and company SSO.
+from portal.auth import account_views, oidc_views, two_factor_views  # noqa: E402,F401

@@ -50,6 +50,8 @@ class CertificateFacts:
     status: str
     revoked_at: datetime | None = None
     revocation_reason: str = ""
+    #: How the attestation was signed (portal/training/signing.py); None before it was recorded (a password).
+    signature_method: str | None = None
 
     @property
     def attested_on(self) -> date:
@@ -82,7 +84,7 @@ def _facts_select():
                Person.employee_no, Department.code, Department.name_ja, Department.name_en, Manual.id, Manual.slug,
                Manual.title_ja, Manual.title_en, Attestation.edition_number, Attestation.attested_at,
                ManualEdition.validity_months, CertificateRevocation.revoked_at, CertificateRevocation.reason,
-               _superseded_clause().label("superseded"))
+               _superseded_clause().label("superseded"), Attestation.signature_method)
         .join(Person, Person.id == Attestation.person_id)
         .join(Department, Department.id == Person.department_id)
         .join(Manual, Manual.id == Attestation.manual_id)
@@ -93,13 +95,13 @@ def _facts_select():
 
 def _facts(row, today: date) -> CertificateFacts:
     (attestation_id, code, person_id, name, employee_no, dept_code, dept_ja, dept_en, manual_id, slug, title_ja,
-     title_en, number, attested_at, months, revoked_at, reason, superseded) = row
+     title_en, number, attested_at, months, revoked_at, reason, superseded, signature_method) = row
     valid_until = validity_end(jst_date(attested_at), months) if months else None
     status = certificate_status(revoked=revoked_at is not None, superseded=bool(superseded),
                                 valid_until=valid_until, today=today)
     return CertificateFacts(attestation_id, code, person_id, name, employee_no, dept_code, dept_ja, dept_en or "",
                             manual_id, slug, title_ja, title_en or "", number, attested_at, valid_until, status,
-                            revoked_at, reason or "")
+                            revoked_at, reason or "", signature_method)
 
 
 def certificate_by_id(attestation_id: int, today: date) -> CertificateFacts | None:

@@ -14,6 +14,7 @@ from flask import current_app, render_template
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 
+from portal.certificates.labels import signature_method_on_certificate
 from portal.certificates.queries import CertificateFacts
 from portal.core.pdf import STATIC_DIR, render_pdf, static_stylesheet
 from portal.core.timeutil import wareki
@@ -74,7 +75,8 @@ def certificate_html(facts: CertificateFacts) -> str:
     return render_template(
         "certificates/certificate.html", facts=facts, qr=qr_png_data_url(verification_url(facts.verification_code)),
         verify_url=verification_url(facts.verification_code), issuer=config["PORTAL_ISSUER_NAME"],
-        seal=seal_url(), attested_on=facts.attested_on, wareki=wareki, japanese_date=japanese_date)
+        seal=seal_url(), attested_on=facts.attested_on, wareki=wareki, japanese_date=japanese_date,
+        signed_by=signature_method_on_certificate(facts.signature_method))
 
 
 def render_certificate(facts: CertificateFacts) -> bytes:

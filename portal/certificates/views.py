@@ -9,7 +9,7 @@ from flask_login import current_user
 from portal.certificates import queries
 from portal.certificates.bulk import certificate_entries, zip_chunks
 from portal.certificates.forms import BulkExportForm, RevokeForm
-from portal.certificates.labels import certificate_status_label
+from portal.certificates.labels import certificate_status_label, signature_method_label
 from portal.certificates.rendering import certificate_filename, render_certificate, verification_url
 from portal.certificates.services import (RevocationRefused, record_bulk_export, record_certificate_download,
                                           revoke_certificate)
@@ -35,6 +35,7 @@ REFUSALS = {
 }
 
 bp.add_app_template_global(certificate_status_label, "certificate_status_label")
+bp.add_app_template_global(signature_method_label, "signature_method_label")
 
 
 def _viewer():

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
-from wtforms.validators import DataRequired
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class StartQuizForm(FlaskForm):
@@ -23,3 +23,27 @@ class AttestForm(FlaskForm):
         description=_l("Enter the password you sign in with, to confirm it is you."),
         validators=[DataRequired(message=_l("Enter your password."))],
     )
+    #: Asked only of people whose roles need a second factor (the page shows it then).
+    code = StringField(
+        _l("Code from your authenticator app"),
+        description=_l("The 6-digit code your authenticator app shows now, or one of your recovery codes."),
+        validators=[Optional(), Length(max=40)],
+    )
+
+
+class HeaderAttestForm(FlaskForm):
+    """Signed in through the trusted SSO header: re-typing one's employee number and the key phrase signs."""
+
+    employee_no = StringField(
+        _l("Your employee number"),
+        description=_l("Type your employee number, to confirm it is you."),
+        validators=[DataRequired(message=_l("Enter your employee number.")), Length(max=40)],
+    )
+    key_phrase = StringField(
+        _l("Key phrase"),
+        validators=[DataRequired(message=_l("Type the key phrase shown above.")), Length(max=100)],
+    )
+
+
+class ReauthAttestForm(FlaskForm):
+    """Signed in through the company SSO: the button sends the person to sign in there again."""

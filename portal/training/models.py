@@ -90,6 +90,10 @@ class Attestation(db.Model):
         UniqueConstraint("attempt_id"),
         UniqueConstraint("verification_code"),
         Index("ix_attestations_person_manual", "person_id", "manual_id"),
+        CheckConstraint(
+            "signature_method IS NULL OR signature_method IN ('password', 'sso_header') OR "
+            "(signature_method = 'oidc' AND signed_auth_time IS NOT NULL AND signature_token_hash IS NOT NULL)",
+            name="signature_method_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,6 +113,14 @@ class Attestation(db.Model):
     user_agent: Mapped[str] = mapped_column(String(400), default="")
     #: ≥128-bit random, URL-safe: certificates are verified by it.
     verification_code: Mapped[str] = mapped_column(String(40), default=new_verification_code)
+    #: How the person signed (portal/training/signing.py): password, oidc (re-authenticated at the company's
+    #: provider) or sso_header (employee number and key phrase re-typed). NULL before revision 0009, when
+    #: the local password was the only way to sign.
+    signature_method: Mapped[str | None] = mapped_column(String(16))
+    #: oidc: when the provider says the person authenticated for this signature (its auth_time).
+    signed_auth_time: Mapped[datetime | None]
+    #: oidc: sha256 naming the ID token of that authentication (its jti or sid).
+    signature_token_hash: Mapped[str | None] = mapped_column(String(64))
 
     person: Mapped[Person] = relationship()
     manual: Mapped[Manual] = relationship()

@@ -59,6 +59,7 @@ def reason_message(reason: str | None, **details) -> str:
         "wait": _("You can try the quiz again from %(time)s.", time=format_jst(until)) if until else "",
         "not_passed": _("Pass the quiz on the current edition before you attest."),
         "already_submitted": _("These answers were already submitted. Each attempt is graded once."),
+        "edition_changed": _("A new edition was published while you were confirming. Please read it and attest again."),
     }
     return messages.get(reason or "", _("This cannot be done now."))
 

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, select, update
 
 from portal.audit.services import record_event
-from portal.auth.passwords import check_password
 from portal.core.timeutil import as_utc, utcnow
 from portal.extensions import db
 from portal.manuals.models import Manual, ManualEdition
@@ -24,6 +23,7 @@ from portal.org.models import Person
 from portal.training import loaders
 from portal.training.models import Attestation, QuizAttempt, TrainingProgress, new_verification_code
 from portal.training.quiz import DrawnQuestion, clean_answers, draw, grade, unanswered
+from portal.training.signing import PASSWORD, Signature, SignatureRefused, check_signature
 from portal.training.status import jst_today
 
 #: Used when an edition carries no statement of its own (ja, en).
@@ -203,15 +203,27 @@ def statement_hash(texts: Mapping[str, str]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def attest_edition(actor: Person, manual: Manual, *, password: str, locale: str, client_address: str,
-                   user_agent: str, now: datetime | None = None) -> Attestation:
-    """Record the person's attestation of the latest edition after a pass; needs their password."""
+def attest_edition(actor: Person, manual: Manual, *, locale: str, client_address: str, user_agent: str,
+                   signature: Signature | None = None, password: str | None = None, edition_id: int | None = None,
+                   statement_seen: str | None = None, now: datetime | None = None) -> Attestation:
+    """Record the person's signed attestation of the latest edition after a pass.
+
+    `signature` comes from portal.training.signing.check_signature; without one, `password` is checked
+    there as a local-password signature. `edition_id` and `statement_seen` (its hash), when given, are
+    what the person saw when they pressed the button: a newer edition since then refuses.
+    """
     now = now or utcnow()
-    if not check_password(actor.password_hash, password):
-        raise TrainingError("wrong_password")
+    if signature is None:
+        try:
+            signature = check_signature(actor, PASSWORD, {"password": password or ""})
+        except SignatureRefused as refusal:
+            raise TrainingError("wrong_password") from refusal
     state = loaders.learner_state(actor, manual, now, jst_today(now))
     if state.edition is None:
         raise TrainingError("no_edition")
+    if edition_id is not None and (state.edition.id != edition_id
+                                   or statement_hash(statement_texts(state.edition)) != statement_seen):
+        raise TrainingError("edition_changed")
     if state.attested_latest or state.current:
         raise TrainingError("attested")
     if state.passed_attempt is None:
@@ -224,7 +236,8 @@ def attest_edition(actor: Person, manual: Manual, *, password: str, locale: str,
             attempt_id=attempt.id, edition_content_hash=edition.content_hash, statement_hash=statement_hash(texts),
             statement_locale=locale if locale in ("ja", "en") else "ja", attested_at=now,
             client_address=(client_address or "")[:80], user_agent=(user_agent or "")[:400],
-            verification_code=new_verification_code(),
+            verification_code=new_verification_code(), signature_method=signature.method,
+            signed_auth_time=signature.auth_time, signature_token_hash=signature.token_hash,
         ).on_conflict_do_nothing().returning(Attestation.__table__.c.id)
     ).scalar()
     if inserted is None:
@@ -236,6 +249,9 @@ def attest_edition(actor: Person, manual: Manual, *, password: str, locale: str,
     record_event(actor, "training.attested", object_type="attestation", object_id=attestation.id, details={
         "manual": manual.slug, "edition": edition.number, "edition_content_hash": edition.content_hash,
         "statement_hash": attestation.statement_hash, "attempt_id": attempt.id, "score": attempt.score,
-        "questions": attempt.question_count, "user_agent": attestation.user_agent})
+        "questions": attempt.question_count, "user_agent": attestation.user_agent,
+        "signature_method": signature.method,
+        "signed_auth_time": signature.auth_time.isoformat() if signature.auth_time else None,
+        "signature_token_hash": signature.token_hash})
     return attestation
 

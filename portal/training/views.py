@@ -10,7 +10,7 @@ from portal.core.i18n import current_locale, format_jst
 from portal.core.timeutil import utcnow
 from portal.extensions import db, limiter
 from portal.training import loaders
-from portal.training.forms import AttestForm, QuizAnswersForm, StartQuizForm
+from portal.training.forms import QuizAnswersForm, StartQuizForm
 from portal.training.presenters import (
     attempt_questions, graded_questions, next_step, reason_message, task_groups,
 )
@@ -19,10 +19,17 @@ from portal.training.queries import reader_status_row, status_rows
 from portal.training.services import (
     TrainingError, attempt_to_grade, attest_edition, close_if_timed_out, start_attempt, statement_texts,
 )
+from portal.training.signing import (
+    OIDC, SignatureRefused, check_signature, current_signing_method, record_signature_refusal,
+)
+from portal.training.signing_views import (
+    attest_page_context, install, signature_message, signing_form, start_oidc_signature,
+)
 from portal.training.services import submit_attempt as grade_submission
 from portal.training.status import NOT_REQUIRED, jst_today
 
 bp = Blueprint("training", __name__, url_prefix="/training")
+bp.record_once(install)  # signatures made at the company's provider come back to signing_views
 
 
 def _me():
@@ -155,7 +162,7 @@ def _attest_key() -> str:
 @limiter.limit("10 per 10 minutes", methods=["POST"], key_func=_attest_key,
                deduct_when=lambda response: response.status_code in (400, 401))
 def attest(slug: str):
-    """Check what you confirm, then sign the declaration by re-entering your password."""
+    """Check what you confirm, then sign the declaration the way you signed in (portal/training/signing.py)."""
     manual = loaders.manual_by_slug(slug)
     now = utcnow()
     state = loaders.learner_state(_me(), manual, now, jst_today(now))
@@ -163,26 +170,34 @@ def attest(slug: str):
         flash(reason_message("not_passed" if state.passed_attempt is None and not state.current
                              and not state.attested_latest else "attested"), "warning")
         return redirect(url_for(".overview", slug=slug))
-    form = AttestForm()
-    wrong_password = False
+    method = current_signing_method()
+    form = signing_form(method)
+    refused = False
     if form.validate_on_submit():
+        if method == OIDC:
+            return start_oidc_signature(manual, state)
         try:
-            attestation = attest_edition(_me(), manual, password=form.password.data, locale=current_locale(),
+            signature = check_signature(_me(), method, form.data)
+            attestation = attest_edition(_me(), manual, signature=signature, locale=current_locale(),
                                          client_address=request.remote_addr or "",
                                          user_agent=request.user_agent.string or "")
+        except SignatureRefused as refusal:
+            db.session.rollback()
+            record_signature_refusal(_me(), manual, method, refusal.reason)
+            db.session.commit()
+            getattr(form, refusal.field).errors.append(signature_message(refusal.reason))
+            refused = True
         except TrainingError as error:
             db.session.rollback()
-            if error.reason != "wrong_password":
-                flash(reason_message(error.reason), "warning")
-                return redirect(url_for(".overview", slug=slug))
-            form.password.errors.append(_("The password is not correct."))
-            wrong_password = True
+            flash(reason_message(error.reason), "warning")
+            return redirect(url_for(".overview", slug=slug))
         else:
             db.session.commit()
             return redirect(url_for(".attestation_done", attestation_id=attestation.id), 303)
     statement = statement_texts(state.edition)[current_locale() if current_locale() in ("ja", "en") else "ja"]
     return render_template("training/attest.html", manual=manual, state=state, form=form, statement=statement,
-                           attempt=state.passed_attempt), 401 if wrong_password else (400 if form.errors else 200)
+                           attempt=state.passed_attempt, **attest_page_context(method)),\
+        401 if refused else (400 if form.errors else 200)
 
 
 @bp.route("/attestations/<int:attestation_id>")

@@ -51,7 +51,7 @@ def test_invited_agency_employee_sets_a_password_and_privileged_person_enrols(pa
     sign_in(page, "S6001")
     page.goto(f"/org/people/{newcomer_id}")
     with page.expect_navigation():
-        page.get_by_role("button", name="サインインの招待を送る").click()
+        page.get_by_role("button", name="ログインの招待を送る").click()
     assert "br1001@agency.example に招待を送りました" in main_text(page)
     page.screenshot(path=str(screenshot_dir / "accounts-person-invited.png"), full_page=True)
 
@@ -63,14 +63,14 @@ def test_invited_agency_employee_sets_a_password_and_privileged_person_enrols(pa
     invited.fill("#new_password", "aoki")
     invited.fill("#confirm_password", "aoki")
     with invited.expect_navigation():
-        invited.get_by_role("button", name="パスワードを設定してサインインする").click()
+        invited.get_by_role("button", name="パスワードを設定してログインする").click()
     assert "12文字以上にしてください。" in main_text(invited)
     invited.screenshot(path=str(screenshot_dir / "accounts-set-password-refused.png"), full_page=True)
     invited.fill("#new_password", NEW_PASSWORD)
     invited.fill("#confirm_password", NEW_PASSWORD)
     with invited.expect_navigation():
-        invited.get_by_role("button", name="パスワードを設定してサインインする").click()
-    assert "パスワードを設定し、サインインしました。" in main_text(invited)
+        invited.get_by_role("button", name="パスワードを設定してログインする").click()
+    assert "パスワードを設定し、ログインしました。" in main_text(invited)
     assert "こんにちは、青木 翼さん" in main_text(invited)
     invited.context.close()
 
@@ -85,7 +85,7 @@ def test_invited_agency_employee_sets_a_password_and_privileged_person_enrols(pa
         secret = second.locator("code.secret-key").inner_text().replace(" ", "")
         second.fill("#code", pyotp.TOTP(secret).now())
         with second.expect_navigation():
-            second.get_by_role("button", name="確認してサインインする").click()
+            second.get_by_role("button", name="確認してログインする").click()
         assert "表示されるのはこの1回だけです" in main_text(second)
         assert second.locator("ol.recovery-codes li").count() == 10
         second.screenshot(path=str(screenshot_dir / "accounts-recovery-codes.png"), full_page=True)
