@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 
-#: The largest request body any view reads unless it declares more (portal/core/request_limits.py).
+#: The largest request body any view reads unless it declares more (portal/core/bounds.py).
 MAX_REQUEST_BYTES = 1024 * 1024
 
 

@@ -1,11 +1,9 @@
 """Reading the audit trail: streamed verification, filtered pages and export batches."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Iterator
-
-from dataclasses import replace
 
 from flask import current_app
 from sqlalchemy import Select, func, select
