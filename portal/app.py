@@ -1,6 +1,7 @@
 """The application factory: configuration, extensions, blueprints, CLI and errors."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -26,10 +27,19 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def _configure(app: Flask, overrides: dict) -> None:
+    from portal.audit.keys import keyring_from
+    from portal.core.bounds import BoundedIntConverter, PortalRequest
+
     instance_path = Path(app.instance_path)
     instance_path.mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(instance_path))
     app.config.update(overrides)
+    if app.testing and "PORTAL_AUDIT_ANCHOR_DIR" not in overrides and not os.environ.get("PORTAL_AUDIT_ANCHOR_DIR"):
+        # A test database must never be checked against the anchors of the instance's real trail.
+        app.config["PORTAL_AUDIT_ANCHOR_DIR"] = ""
+    keyring_from(app.config["PORTAL_AUDIT_KEY"], app.config["PORTAL_AUDIT_KEYS_OLD"])  # refuse a bad key at start
+    app.request_class = PortalRequest
+    app.url_map.converters["int"] = BoundedIntConverter  # before any blueprint adds an <int:…> rule
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
                                                              app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     proxies = app.config["PORTAL_TRUSTED_PROXIES"]

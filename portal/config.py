@@ -7,6 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 
 
+#: The largest request body any view reads unless it declares more (portal/core/bounds.py).
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
 def _flag(name: str, default: bool) -> bool:
     """Read a boolean environment variable ("1", "true", "yes" are true)."""
     raw = os.environ.get(name)
@@ -15,17 +19,27 @@ def _flag(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _secret_key(instance_path: Path) -> str:
-    """Use PORTAL_SECRET_KEY, or a key generated once into instance/ (never in the repo)."""
-    configured = os.environ.get("PORTAL_SECRET_KEY")
+def _secret(instance_path: Path, variable: str, file_name: str) -> str:
+    """Use the environment variable, or a key generated once into instance/ (never in the repo)."""
+    configured = os.environ.get(variable)
     if configured:
         return configured
-    key_file = instance_path / "secret_key"
+    key_file = instance_path / file_name
     if not key_file.exists():
         instance_path.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
+        try:  # O_EXCL: of two processes starting at once, one writes the key and both read it
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
     return key_file.read_text().strip()
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Use PORTAL_SECRET_KEY, or a key generated once into instance/secret_key."""
+    return _secret(instance_path, "PORTAL_SECRET_KEY", "secret_key")
 
 
 def load_config(instance_path: Path) -> dict:
@@ -86,6 +100,14 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_CERTIFICATE_SEAL": os.environ.get("PORTAL_CERTIFICATE_SEAL", ""),
         "PORTAL_REMINDER_DAYS_BEFORE": int(os.environ.get("PORTAL_REMINDER_DAYS_BEFORE", "7")),
         "PORTAL_VERIFY_RATE_LIMIT": os.environ.get("PORTAL_VERIFY_RATE_LIMIT", "30 per minute"),
+        # The audit trail: the key of its hashes (outside the database), keys before a rotation, where
+        # the signed daily anchors go and who receives them (portal/audit/keys.py, anchors.py).
+        "PORTAL_AUDIT_KEY": _secret(instance_path, "PORTAL_AUDIT_KEY", "audit_key"),
+        "PORTAL_AUDIT_KEYS_OLD": os.environ.get("PORTAL_AUDIT_KEYS_OLD", ""),
+        "PORTAL_AUDIT_ANCHOR_DIR": os.environ.get("PORTAL_AUDIT_ANCHOR_DIR", str(instance_path / "audit_anchors")),
+        "PORTAL_AUDITOR_MAIL": os.environ.get("PORTAL_AUDITOR_MAIL", ""),
+        # No request body beyond 1 MiB is read (413 first); the upload views raise it for themselves.
+        "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
     }
 
 

@@ -54,3 +54,69 @@ def swap_contents(first: int, second: int) -> None:
 def verify_cli(app, *args: str):
     """Run `portal audit verify` and return the click result (exit_code, output)."""
     return app.test_cli_runner().invoke(args=["audit", "verify", *args])
+
+
+def anchor_cli(app, *args: str):
+    """Run `portal audit anchor` and return the click result."""
+    return app.test_cli_runner().invoke(args=["audit", "anchor", *args])
+
+
+def _row_fields(seq: int) -> tuple[dict, str]:
+    from sqlalchemy import select
+
+    from portal.audit.models import AuditEvent, chain_fields_of
+
+    table = AuditEvent.__table__
+    row = db.session.execute(select(table).where(table.c.seq == seq)).one()
+    return chain_fields_of(row), row.hash
+
+
+def rewrite_from(first: int, reason: str, key: bytes | None = None, key_id: str = "") -> None:
+    """Rewrite every event from `first` on as a DBA would, the first one's reason changed, links kept.
+
+    Without `key` the rewritten events get plain SHA-256 hashes (scheme 1: all a DBA without the
+    audit key can compute); with it, keyed hashes as the portal would make them.
+    """
+    from portal.audit.chain import KEYED, UNKEYED, event_hash, plain_hash
+
+    last = db.session.execute(text("SELECT max(seq) FROM audit_events")).scalar_one()
+    previous = _row_fields(first - 1)[1] if first > 1 else "0" * 64
+    for seq in range(first, last + 1):
+        fields, _ = _row_fields(seq)
+        for name in ("hash_scheme", "key_id"):
+            fields.pop(name, None)
+        fields["prev_hash"] = previous
+        if seq == first:
+            fields["reason"] = reason
+        if key is None:
+            scheme, new_hash = UNKEYED, plain_hash(fields)
+        else:
+            fields.update(hash_scheme=KEYED, key_id=key_id)
+            scheme, new_hash = KEYED, event_hash(fields, {key_id: key})
+        tamper("UPDATE audit_events SET reason = :r, prev_hash = :p, hash = :h, hash_scheme = :s, key_id = :k "
+               "WHERE seq = :q", r=fields["reason"], p=previous, h=new_hash, s=scheme, k=fields.get("key_id", ""),
+               q=seq)
+        previous = new_hash
+
+
+def add_unkeyed_events(count: int) -> None:
+    """Append events as the portal wrote them before hashes were keyed (plain SHA-256, scheme 1)."""
+    from datetime import datetime, timezone
+
+    from portal.audit.chain import plain_hash
+
+    last = db.session.execute(text("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")).first()
+    seq, previous = (last.seq, last.hash) if last else (0, "0" * 64)
+    for _ in range(count):
+        seq += 1
+        fields = {"seq": seq, "occurred_at": datetime(2026, 1, 5, 9, 0, seq, tzinfo=timezone.utc), "actor_id": None,
+                  "actor_label": "", "action": "test.old", "object_type": "", "object_id": "",
+                  "reason": f"old {seq}", "details": {}, "source": "cli", "prev_hash": previous}
+        previous = plain_hash(fields)
+        db.session.execute(text(
+            "INSERT INTO audit_events (seq, occurred_at, actor_id, actor_label, action, object_type, object_id, "
+            "reason, details_json, source, prev_hash, hash) VALUES (:seq, :at, NULL, '', 'test.old', '', '', "
+            ":reason, '{}', 'cli', :prev, :hash)"),
+            {"seq": seq, "at": fields["occurred_at"].replace(tzinfo=None), "reason": fields["reason"],
+             "prev": fields["prev_hash"], "hash": previous})
+    db.session.commit()

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from portal.audit.chain import EDITED, GENESIS_HASH, LINK, MISSING, check_anchor, check_chain, event_hash
+from portal.audit.chain import (
+    EDITED, GENESIS_HASH, LINK, MISSING, check_anchor, check_chain, event_hash, plain_hash,
+)
 from portal.audit.models import AuditEvent
 from portal.audit.queries import check_audit_trail
 from portal.audit.services import record_event
@@ -108,12 +110,13 @@ def test_the_portal_command_names_the_edited_row(app, database_url, make_person)
 
 
 def test_editing_a_row_and_its_hash_is_still_caught(app, make_person):
+    """Without the audit key a DBA can only recompute a plain SHA-256: the keyed hash gives the row away."""
     add_events(5, make_person("E1"))
     event = db.session.get(AuditEvent, 3)
     fields = event.chain_fields() | {"reason": "rewritten"}
-    tamper("UPDATE audit_events SET reason = 'rewritten', hash = :h WHERE seq = 3", h=event_hash(fields))
+    tamper("UPDATE audit_events SET reason = 'rewritten', hash = :h WHERE seq = 3", h=plain_hash(fields))
     result = verify_cli(app)
-    assert result.exit_code == 1 and "BROKEN at event 4" in result.output
+    assert result.exit_code == 1 and "BROKEN at event 3" in result.output
 
 
 def test_deleting_a_row_in_the_middle_names_the_gap(app, make_person):

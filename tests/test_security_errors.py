@@ -73,3 +73,37 @@ def test_a_wrong_method_answers_405_naming_the_allowed_methods(client, make_pers
     assert api.status_code == 405 and api.is_json and api.get_json()["status"] == 405
     assert {"GET", "HEAD"} <= {method.strip() for method in api.headers["Allow"].split(",")}
     assert "POST" not in api.headers["Allow"]
+
+
+@pytest.fixture
+def failing_transaction_app(app):
+    """A test-only route whose database transaction fails half-way, then raises."""
+
+    @public
+    def fail_mid_transaction():
+        from sqlalchemy import text
+
+        from portal.extensions import db
+
+        try:
+            db.session.execute(text("SELECT * FROM no_such_table"))
+        except Exception:  # noqa: BLE001 - the session is now in a failed transaction
+            pass
+        raise RuntimeError(SECRET_DETAIL)
+
+    app.add_url_rule("/test-only/fail-mid-transaction", "test_fail_mid_transaction", fail_mid_transaction)
+    return app
+
+
+def test_a_crash_inside_a_failed_transaction_still_shows_the_portal_page(
+        failing_transaction_app, client, make_person, login):
+    """Row 26: the error page itself never fails: it rolls the failed transaction back first
+    (the page reads the signed-in person's name and roles from the database)."""
+    login(make_person("E1", name="髙橋 優子", roles=("manager",)))
+    response = client.get("/test-only/fail-mid-transaction")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500 and "システムで問題が発生しました" in body
+    assert "髙橋 優子" in body  # the page still knows who is signed in
+    _assert_nothing_leaks(body)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get("/").status_code == 200

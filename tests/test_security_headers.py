@@ -73,3 +73,19 @@ def test_pages_have_no_inline_script_style_or_event_handlers(client, make_person
     assert not re.search(r"\sstyle\s*=", html), "inline style attribute"
     assert not re.search(r"\son[a-z]+\s*=", html), "inline event handler"
     assert "javascript:" not in html
+
+
+def test_https_deployments_send_strict_transport_security(client, make_person, login):
+    """Cookies are Secure by default (the portal is served over HTTPS): browsers are told to stay on HTTPS."""
+    login(make_person("E1"))
+    for what, path in (("page", "/"), ("404", "/no-such-page"), ("stylesheet", "/static/css/portal.css")):
+        response = client.get(path)
+        response.close()
+        assert response.headers.get("Strict-Transport-Security") == "max-age=31536000", what
+
+
+@pytest.mark.parametrize("app_overrides", [{"SESSION_COOKIE_SECURE": False}])
+def test_plain_http_for_local_use_sends_no_hsts(app):
+    """`make run` serves plain http on 127.0.0.1 (PORTAL_INSECURE_HTTP=1): HSTS would lock it out."""
+    response = app.test_client().get("/login")
+    assert response.status_code == 200 and "Strict-Transport-Security" not in response.headers

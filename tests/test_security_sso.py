@@ -56,3 +56,34 @@ def test_the_proxys_word_wins_over_an_older_local_session(client, make_person, l
     body = page.get_data(as_text=True)
     assert "山田 花子" in body and "伊藤 直樹" not in body
     assert client.get("/audit/", headers=_as("E2")).status_code == 403
+
+
+@pytest.mark.parametrize("app_overrides", [SSO])
+def test_a_password_session_expires_in_sso_mode_too(app, client, make_person, login):
+    """Row 6 in SSO mode: a local password sign-in (e.g. a break-glass admin, no header) keeps its
+    idle and absolute lifetimes; only requests the proxy vouches for skip them."""
+    login(make_person("S1", roles=("admin",)))
+    with client.session_transaction() as session:
+        session["seen_at"] -= app.config["PORTAL_SESSION_IDLE_MINUTES"] * 60 + 5
+    response = client.get("/", follow_redirects=True)
+    assert "一定時間操作がなかったため" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize("app_overrides", [SSO])
+def test_an_absolute_lifetime_ends_a_password_session_in_sso_mode(app, client, make_person, login):
+    login(make_person("S1", roles=("admin",)))
+    with client.session_transaction() as session:
+        session["login_at"] -= app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() + 5
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize("app_overrides", [SSO])
+def test_requests_the_proxy_vouches_for_are_not_expired(app, client, make_person, login):
+    """The proxy authenticates every request anew: an old local session under the header is not the sign-in."""
+    person = make_person("E1")
+    login(person)
+    with client.session_transaction() as session:
+        session["seen_at"] -= app.config["PORTAL_SESSION_IDLE_MINUTES"] * 60 + 5
+    assert client.get("/", headers=_as("E1")).status_code == 200
+    assert client.get("/").status_code == 302  # without the header the expired sign-in is over

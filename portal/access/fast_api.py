@@ -21,7 +21,7 @@ import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" decoding
 
 from portal.access.api import decision_answer, parse_bearer
 from portal.access.systems import hash_token
-from portal.core.security import SECURITY_HEADERS
+from portal.core.security import security_headers
 from portal.core.timeutil import utcnow
 
 PATH = "/api/v1/access-decisions"
@@ -74,7 +74,7 @@ class DecisionFastPath:
         except Exception:  # noqa: BLE001 - Flask answers (and logs) it the usual way
             return None
         headers = [("Content-Type", self.app.json.mimetype), ("Content-Length", str(len(body))),
-                   *extra.items(), *SECURITY_HEADERS, SESSION_VARY]
+                   *extra.items(), *security_headers(self.app.config), SESSION_VARY]
         return f"{code} {HTTP_STATUS_CODES[code].upper()}", headers, body
 
 

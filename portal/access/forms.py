@@ -77,7 +77,7 @@ def date_from_parts(year, month, day) -> date | None:
     """A date from three numbers, or None when they do not make one."""
     try:
         return date(int(year), int(month), int(day))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a 25-digit year typed in the address
         return None
 
 

@@ -29,7 +29,7 @@ class ExportFacts:
 def _header() -> list[str]:
     return [_("Seq"), _("Time (JST)"), _("Time (UTC)"), _("Actor's employee number"), _("Actor name"),
             _("Actor id"), _("Action"), _("Object type"), _("Object id"), _("Reason"), _("Details (JSON)"),
-            _("Source"), _("Previous hash"), _("Hash")]
+            _("Source"), _("Hash scheme"), _("Audit key id"), _("Previous hash"), _("Hash")]
 
 
 def _utc_text(moment: datetime) -> str:
@@ -41,7 +41,7 @@ def _rows(facts: ExportFacts) -> Iterator[list[Any]]:
         yield [row.seq, to_jst(row.occurred_at).strftime("%Y-%m-%d %H:%M:%S"), _utc_text(row.occurred_at),
                row.actor_label, row.actor_name or "", row.actor_id if row.actor_id is not None else "",
                row.action, row.object_type, row.object_id, row.reason, row.details_json, row.source,
-               row.prev_hash, row.hash]
+               row.hash_scheme, row.key_id, row.prev_hash, row.hash]
 
 
 def filename(facts: ExportFacts, extension: str) -> str:

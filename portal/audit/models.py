@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -34,6 +34,10 @@ class AuditEvent(db.Model):
     #: Unique: two events can never claim the same predecessor, so the chain cannot fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: How `hash` was made: 1 plain SHA-256 (events from before keyed hashes), 2 HMAC-SHA256 (chain.KEYED).
+    hash_scheme: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    #: Fingerprint of the audit key a keyed hash was made with (portal/audit/keys.py); "" when unkeyed.
+    key_id: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
     @property
     def details(self) -> dict[str, Any]:
@@ -46,8 +50,12 @@ class AuditEvent(db.Model):
 
 
 def chain_fields_of(row) -> dict[str, Any]:
-    """The hashed fields of an event or of a plain row of audit_events (same attribute names)."""
-    return {
+    """The hashed fields of an event or of a plain row of audit_events (same attribute names).
+
+    A keyed event's hash also covers its scheme and key id; an unkeyed one's covers exactly the
+    fields it was written with, so events from before keyed hashes still verify.
+    """
+    fields = {
         "seq": row.seq,
         "occurred_at": row.occurred_at,
         "actor_id": row.actor_id,
@@ -60,3 +68,6 @@ def chain_fields_of(row) -> dict[str, Any]:
         "source": row.source,
         "prev_hash": row.prev_hash,
     }
+    if (row.hash_scheme or 1) != 1:
+        fields.update(hash_scheme=row.hash_scheme, key_id=row.key_id)
+    return fields

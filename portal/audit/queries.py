@@ -1,14 +1,19 @@
 """Reading the audit trail: streamed verification, filtered pages and export batches."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Iterator
 
+from flask import current_app
 from sqlalchemy import Select, func, select
 
-from portal.audit.chain import GENESIS_HASH, ChainProblem, ChainReport, check_chain, event_hash
+from portal.audit.anchors import read_anchors
+from portal.audit.chain import (
+    BAD_ANCHOR, GENESIS_HASH, ChainProblem, ChainReport, UnknownKey, check_chain, event_hash,
+)
 from portal.audit.criteria import AuditCriteria
+from portal.audit.keys import current_keyring
 from portal.audit.models import AuditEvent, chain_fields_of
 from portal.extensions import db
 from portal.org.models import Person
@@ -35,8 +40,19 @@ def iter_chain(batch: int = 2000) -> Iterator[tuple[int, dict, str]]:
 
 
 def check_audit_trail(batch: int = 2000) -> ChainReport:
-    """Verify the whole stored chain: how many events held, the last hash, the first problem."""
-    return check_chain(iter_chain(batch))
+    """Verify the whole stored chain with the configured keys, against every anchor in the anchor file.
+
+    How many events held, the last hash, the anchors checked, and the first problem: in the chain
+    or against an anchor first; else an anchor line that is not validly signed.
+    """
+    keys = current_keyring()
+    anchor_file = read_anchors(current_app.config.get("PORTAL_AUDIT_ANCHOR_DIR", ""), keys)
+    report = check_chain(iter_chain(batch), keys.keys, anchor_file.anchors)
+    if report.problem is None and anchor_file.bad:
+        bad = anchor_file.bad[0]
+        reason = f"line {bad.line} of {anchor_file.path} is not a valid anchor: {bad.reason}"
+        report = replace(report, problem=ChainProblem(0, reason, BAD_ANCHOR, anchor_line=bad.line))
+    return report
 
 
 def verify_audit_trail() -> ChainProblem | None:
@@ -155,6 +171,13 @@ def iter_export_rows(criteria: AuditCriteria, up_to_seq: int, batch: int = 1000)
         last_seq = rows[-1].seq
 
 
+def _hash_matches(event: AuditEvent) -> bool:
+    try:
+        return event_hash(event.chain_fields(), current_keyring().keys) == event.hash
+    except UnknownKey:
+        return False
+
+
 @dataclass(frozen=True)
 class EventDetail:
     """One event with what the detail page shows about its place in the chain."""
@@ -182,7 +205,7 @@ def event_detail(seq: int) -> EventDetail | None:
     return EventDetail(
         event=event,
         actor_name=found.actor_name,
-        hash_matches=event_hash(event.chain_fields()) == event.hash,
+        hash_matches=_hash_matches(event),
         link_matches=expected_prev is not None and event.prev_hash == expected_prev,
         previous_seq=previous.seq if previous else None,
         next_seq=next_seq,

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
 from sqlalchemy import select, text
 
-from portal.audit.chain import GENESIS_HASH, event_hash
+from portal.audit.anchors import anchor_line, append_anchor
+from portal.audit.chain import GENESIS_HASH, KEYED, ChainReport, event_hash
+from portal.audit.keys import current_keyring
 from portal.audit.models import AuditEvent
+from portal.core.mail import OutgoingMail, render_mail
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 
@@ -68,6 +74,7 @@ def record_event(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+    keys = current_keyring()
     event = AuditEvent(
         seq=seq,
         occurred_at=utcnow(),
@@ -76,9 +83,11 @@ def record_event(
         details_json=json.dumps(details_clean, sort_keys=True, ensure_ascii=False),
         source=_text(current_source())[:80],
         prev_hash=prev_hash,
+        hash_scheme=KEYED,
+        key_id=keys.current_id,
         **values,
     )
-    event.hash = event_hash(event.chain_fields())
+    event.hash = event_hash(event.chain_fields(), keys.keys)
     session.add(event)
     session.flush()
     return event
@@ -93,3 +102,53 @@ def record_export(actor, export_format: str, criteria: dict[str, Any], up_to_seq
         object_id=export_format,
         details={"format": export_format, "filter": criteria, "up_to_seq": up_to_seq, "rows": rows},
     )
+
+
+class AnchorRefused(RuntimeError):
+    """The trail does not verify (or anchoring is off): no anchor may vouch for it."""
+
+    def __init__(self, report: ChainReport | None) -> None:
+        super().__init__(report.problem.reason if report and report.problem else "PORTAL_AUDIT_ANCHOR_DIR is not set")
+        self.report = report
+
+
+@dataclass(frozen=True)
+class WrittenAnchor:
+    """An anchor just written: what it records, where, and the mail to send after commit (if any)."""
+
+    seq: int
+    hash: str
+    path: Path
+    line: str
+    mail: OutgoingMail | None
+
+
+def write_anchor(report: ChainReport, now: datetime | None = None) -> WrittenAnchor:
+    """Append a signed anchor of a verified trail's head to the anchor file, and log it as an event.
+
+    `report` is a fresh full verification (portal.audit.queries.check_audit_trail): a trail that
+    does not verify is refused, so an anchor never vouches for a tampered one. Flushes; the caller
+    commits, then delivers the returned mail to PORTAL_AUDITOR_MAIL.
+    """
+    config = current_app.config
+    if report.problem is not None or not config.get("PORTAL_AUDIT_ANCHOR_DIR"):
+        raise AnchorRefused(report if report.problem is not None else None)
+    now = now or utcnow()
+    line = anchor_line(report.last_seq, report.last_hash, report.last_unkeyed_seq, now, current_keyring())
+    path = append_anchor(config["PORTAL_AUDIT_ANCHOR_DIR"], line)
+    record_event(None, "audit.anchored", object_type="audit_trail", object_id=report.last_seq,
+                 details={"seq": report.last_seq, "hash": report.last_hash, "file": str(path)})
+    to = config.get("PORTAL_AUDITOR_MAIL", "")
+    mail = render_mail("audit/mail/anchor.txt", to=to, seq=report.last_seq, hash=report.last_hash,
+                       anchored_at=now, line=line.strip(), path=path) if to else None
+    return WrittenAnchor(report.last_seq, report.last_hash, path, line, mail)
+
+
+def anchor_trail(now: datetime | None = None, batch: int = 2000) -> WrittenAnchor:
+    """Verify the whole trail now, then write its anchor (the daily job); raises AnchorRefused.
+
+    Flushes; the caller commits, then delivers the returned mail.
+    """
+    from portal.audit.queries import check_audit_trail  # queries read the chain this module writes
+
+    return write_anchor(check_audit_trail(batch), now)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.audit import exporting
-from portal.audit.chain import EDITED, LINK, MISSING
+from portal.audit.chain import (
+    BAD_ANCHOR, CUT_OFF, EDITED, LINK, MISSING, REWRITTEN, UNKEYED_AFTER_KEYED, UNKNOWN_KEY,
+)
 from portal.audit.forms import DATE_FIELDS, AuditFilterForm
 from portal.audit.queries import (
     chain_head, check_audit_trail, count_events, event_detail, known_actions, page_of_events, up_to_seq_for,
@@ -70,14 +72,30 @@ def event(seq: int):
     return render_template("audit/event.html", detail=detail, e=detail.event, details_text=details_text)
 
 
-def _problem_text(problem) -> str:
-    return {
-        MISSING: _("Event %(seq)s is missing: it was deleted.", seq=problem.seq),
-        LINK: _("Event %(seq)s does not link to the event before it: one of the two was changed, "
-                "or events were reordered.", seq=problem.seq),
-        EDITED: _("Event %(seq)s was changed after it was recorded: its content no longer matches its hash.",
-                  seq=problem.seq),
-    }[problem.kind]
+def _anchor_name(anchor) -> str:
+    return _("the anchor of %(when)s (JST)", when=jst_seconds(anchor.anchored_at)) if anchor else ""
+
+
+def _problem_text(problem, report) -> str:
+    seq, anchor = problem.seq, _anchor_name(problem.anchor)
+    texts = {
+        MISSING: lambda: _("Event %(seq)s is missing: it was deleted.", seq=seq),
+        LINK: lambda: _("Event %(seq)s does not link to the event before it: one of the two was changed, "
+                        "or events were reordered.", seq=seq),
+        EDITED: lambda: _("Event %(seq)s was changed after it was recorded: its content no longer matches its hash.",
+                          seq=seq),
+        UNKNOWN_KEY: lambda: _("Event %(seq)s is keyed with audit key %(key)s, which is not configured: add that key "
+                               "to PORTAL_AUDIT_KEYS_OLD, or the event was forged.", seq=seq, key=problem.key_id),
+        UNKEYED_AFTER_KEYED: lambda: _("Event %(seq)s has an unkeyed hash where every hash is keyed: the trail was "
+                                       "rewritten from this event on by someone without the audit key.", seq=seq),
+        REWRITTEN: lambda: _("Event %(seq)s no longer has the hash recorded by %(anchor)s: the trail was rewritten "
+                             "at or before this event.", seq=seq, anchor=anchor),
+        CUT_OFF: lambda: _("The trail now ends at event %(last)s, but %(anchor)s recorded event %(seq)s: events "
+                           "were cut off.", anchor=anchor, seq=seq, last=report.last_seq),
+        BAD_ANCHOR: lambda: _("Line %(line)s of the anchor file is not a validly signed anchor: the file was edited, "
+                              "or the key that signed it is not configured.", line=problem.anchor_line),
+    }
+    return texts[problem.kind]()
 
 
 @bp.route("/verify")
@@ -86,8 +104,10 @@ def _problem_text(problem) -> str:
 def verify():
     """Run the chain verification now and show the result."""
     report = check_audit_trail()
-    problem_text = _problem_text(report.problem) if report.problem else None
-    return render_template("audit/verify.html", report=report, problem_text=problem_text)
+    problem_text = _problem_text(report.problem, report) if report.problem else None
+    return render_template("audit/verify.html", report=report, problem_text=problem_text,
+                           anchoring=bool(current_app.config.get("PORTAL_AUDIT_ANCHOR_DIR")),
+                           newest_anchor_name=_anchor_name(report.newest_anchor))
 
 
 def _export(export_format: str):

@@ -12,6 +12,7 @@ from portal.auth.forms import LoginForm, PasswordChangeForm
 from portal.auth.local_login import LocalLoginRefused
 from portal.auth.oidc import ID_TOKEN_KEY, provider_logout_url
 from portal.auth.password_rules import problem_messages
+from portal.auth.reauth import PASSWORD_CHECK_LIMIT, mark_wrong_password, password_check_key, wrong_password_entered
 from portal.auth.services import PasswordPolicyError, authenticate, change_password, end_all_sessions
 from portal.auth.sign_in import METHOD_KEY, OIDC, PASSWORD, begin_second_factor, begin_session
 from portal.auth.two_factor import second_factor_required
@@ -131,6 +132,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @signed_in
+@limiter.limit(PASSWORD_CHECK_LIMIT, methods=["POST"], key_func=password_check_key, deduct_when=wrong_password_entered)
 def password():
     """Change one's own password; other sessions end."""
     form = PasswordChangeForm()
@@ -141,6 +143,7 @@ def password():
         except PasswordPolicyError as error:
             db.session.commit()  # only the audit event of a wrong current password, if any
             if error.field == "current_password":
+                mark_wrong_password()
                 form.current_password.errors.append(_("The current password is not correct."))
             else:
                 form.new_password.errors.extend(problem_messages(error.problems))

@@ -82,6 +82,17 @@ def _session_expired() -> bool:
     return now - seen_at > idle or now - login_at > absolute
 
 
+def _authenticated_by_proxy() -> bool:
+    """True in SSO mode when this request names its person in the proxy's header.
+
+    The proxy authenticates each such request anew, so there is no sign-in here to expire. A
+    session from a password sign-in (a break-glass admin, no header) keeps its idle and absolute
+    lifetimes in every mode.
+    """
+    header = current_app.config.get("PORTAL_SSO_HEADER")
+    return bool(header and (request.headers.get(header) or "").strip())
+
+
 def enforce_access():
     """before_request: refuse what the endpoint's rule does not allow."""
     g.audit_source = request.remote_addr or "unknown"
@@ -91,7 +102,7 @@ def enforce_access():
         abort(403)
     if rule in (PUBLIC, TOKEN):
         return None
-    if current_user.is_authenticated and not current_app.config.get("PORTAL_SSO_HEADER"):
+    if current_user.is_authenticated and not _authenticated_by_proxy():
         if _session_expired():
             logout_user()
             session.clear()

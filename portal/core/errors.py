@@ -79,3 +79,4 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.exception("unhandled error")
         _roll_back()
         return _render(500)
+

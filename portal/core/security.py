@@ -1,7 +1,7 @@
 """Response headers every page carries."""
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, current_app
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -28,11 +28,21 @@ SECURITY_HEADERS = (
     ("Cache-Control", "no-store"),
 )
 DEFAULT_ONLY = frozenset({"Content-Security-Policy", "Cache-Control"})
+#: Sent when cookies are Secure (the portal is served over HTTPS): browsers then refuse plain HTTP
+#: to this host for a year, so a network attacker cannot downgrade the first request of a visit.
+STRICT_TRANSPORT_SECURITY = ("Strict-Transport-Security", "max-age=31536000")
+
+
+def security_headers(config) -> tuple[tuple[str, str], ...]:
+    """The headers every response carries under this configuration (HSTS only over HTTPS)."""
+    if config.get("SESSION_COOKIE_SECURE"):
+        return (*SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY)
+    return SECURITY_HEADERS
 
 
 def add_security_headers(response: Response) -> Response:
-    """after_request: strict CSP (no inline script or style), nosniff, no framing."""
-    for name, value in SECURITY_HEADERS:
+    """after_request: strict CSP (no inline script or style), nosniff, no framing, HSTS over HTTPS."""
+    for name, value in security_headers(current_app.config):
         if name in DEFAULT_ONLY:
             response.headers.setdefault(name, value)
         else:

@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 
 from portal.core.access import roles_required, signed_in
+from portal.core.bounds import accepts_body, parse_id
 from portal.core.errors import conflict_page
-from portal.core.workflow import StepLost
 from portal.core.exports import content_disposition
 from portal.core.i18n import current_locale, format_jst
 from portal.core.mail import deliver
+from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.instructions import queries, rules
 from portal.instructions.forms import ActionForm, InstructionForm, RegisterSearchForm
@@ -83,7 +84,7 @@ def search_filters(args) -> tuple[RegisterSearchForm, queries.RegisterFilters | 
     status = form.status.data if form.status.data in rules.STATUSES else ""
     return form, queries.RegisterFilters(
         text=(form.q.data or "").strip(), issued_from=form.issued_from.data, issued_to=form.issued_to.data,
-        department_id=int(department) if department.isdigit() else None, status=status)
+        department_id=parse_id(department), status=status)
 
 
 @bp.route("/")
@@ -116,7 +117,7 @@ def _issue_data(form: InstructionForm) -> IssueData:
         title=form.title.data or "", body_md=form.body.data or "", reason=form.reason.data or "",
         acknowledge_by=form.acknowledge_by.data, department_codes=list(form.departments.data or []),
         employee_numbers=rules.parse_employee_numbers(form.people.data or ""), attachments=attachments,
-        corrects_id=int(corrects) if corrects.isdigit() else None)
+        corrects_id=parse_id(corrects))
 
 
 def _prefill_from(form: InstructionForm, original, allowed_codes: set[str]) -> None:
@@ -130,11 +131,11 @@ def _prefill_from(form: InstructionForm, original, allowed_codes: set[str]) -> N
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@accepts_body(MAX_ISSUE_REQUEST_BYTES)  # set before the CSRF check reads the form
 @roles_required("manager", "admin")
 @refuse_auditors
 def new():
     """Issue an instruction (or, with ?corrects=ID, a correction of one)."""
-    request.max_content_length = MAX_ISSUE_REQUEST_BYTES
     actor = _viewer()
     form = InstructionForm()
     departments = queries.issuable_departments(actor)
@@ -142,9 +143,10 @@ def new():
     corrects_raw = form.corrects.data if request.method == "POST" else request.args.get("corrects", "")
     original = None
     if corrects_raw:
-        if not str(corrects_raw).isdigit():
+        corrects_id = parse_id(str(corrects_raw))
+        if corrects_id is None:
             abort(404)
-        original = queries.load_visible_instruction(actor, int(corrects_raw))
+        original = queries.load_visible_instruction(actor, corrects_id)
         if original.issuer_id != actor.id and not actor.has_role("admin"):
             abort(403)  # they may read it, but only its issuer or an admin corrects it
     if request.method == "GET":

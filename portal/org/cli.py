@@ -10,12 +10,15 @@ import click
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.org.hr_csv import ENCODINGS, RowError, UndecodableFile, decode, parse_hr_csv
 from portal.org.messages import COUNT_LABELS, describe_error, describe_plan
+from portal.org.models import Person
 from portal.org.services import apply_sync, known_department_codes, lock_organisation, plan_sync
+from portal.org.sync_plan import own_role_changes
 
 
 @click.group("org")
@@ -30,14 +33,30 @@ def org_group() -> None:
 @click.option("--deactivate-missing", is_flag=True, help="Deactivate active people absent from the file (never deletes).")
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
 @click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Language of the messages.")
+@click.option("--operator", metavar="EMPLOYEE_NO",
+              help="Your employee number, when a person (not a scheduled job) runs the import: the import is "
+                   "recorded as yours, and refused if it would change your own roles or managed departments.")
 @with_appcontext
-def import_command(csv_file: Path, encoding: str, deactivate_missing: bool, dry_run: bool, lang: str) -> None:
+def import_command(csv_file: Path, encoding: str, deactivate_missing: bool, dry_run: bool, lang: str,
+                   operator: str | None) -> None:
     """Sync from an HR export; a file with any bad row is refused as a whole (exit 1)."""
     with force_locale(lang):
-        _import(csv_file, encoding.lower(), deactivate_missing, dry_run)
+        _import(csv_file, encoding.lower(), deactivate_missing, dry_run, _operator_person(operator))
 
 
-def _import(csv_file: Path, encoding: str, deactivate_missing: bool, dry_run: bool) -> None:
+def _operator_person(employee_no: str | None) -> Person | None:
+    """The active person --operator names (exit 1 when there is none)."""
+    if employee_no is None:
+        return None
+    person = db.session.scalar(select(Person).where(Person.employee_no == employee_no.strip()))
+    if person is None or not person.active:
+        click.echo(_("--operator %(number)s: there is no active person with this employee number.",
+                     number=employee_no), err=True)
+        sys.exit(1)
+    return person
+
+
+def _import(csv_file: Path, encoding: str, deactivate_missing: bool, dry_run: bool, actor: Person | None) -> None:
     raw = csv_file.read_bytes()
     try:
         text = decode(raw, encoding)
@@ -54,12 +73,17 @@ def _import(csv_file: Path, encoding: str, deactivate_missing: bool, dry_run: bo
             click.echo(line)
     for name, count in plan.counts().items():
         click.echo(f"{COUNT_LABELS[name]}: {count}")
+    if actor is not None and own_role_changes(plan, actor.employee_no):
+        db.session.rollback()
+        click.echo(_("%(file)s changes your own roles or managed departments: no one changes their own roles. "
+                     "Ask another administrator to import it. Nothing was changed.", file=csv_file), err=True)
+        sys.exit(1)
     if dry_run or plan.is_empty:
         db.session.rollback()
         click.echo(_("Dry run: nothing was written.") if dry_run else _("Nothing to change."))
         return
     try:
-        apply_sync(None, plan, csv_file.name, details={
+        apply_sync(actor, plan, csv_file.name, details={
             "operator": _operator(), "sha256": hashlib.sha256(raw).hexdigest(),
             "encoding": encoding, "deactivate_missing": deactivate_missing})
         db.session.commit()

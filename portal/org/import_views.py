@@ -15,7 +15,10 @@ from portal.org.blueprint import bp
 from portal.org.forms import ImportApplyForm, ImportCancelForm, ImportUploadForm
 from portal.org.hr_csv import UndecodableFile, decode, parse_hr_csv
 from portal.org.messages import COUNT_LABELS, describe_error
-from portal.org.services import apply_sync, known_department_codes, lock_organisation, plan_sync
+from portal.org.services import (
+    RoleChangeRefused, apply_sync, known_department_codes, lock_organisation, plan_sync,
+)
+from portal.org.sync_plan import own_role_changes
 from portal.org.uploads import MAX_UPLOAD_BYTES, PendingImport, discard_pending, load_pending, save_pending
 
 _SESSION_KEY = "org_import_token"
@@ -91,7 +94,7 @@ def _no_pending():
     return redirect(url_for("org.import_upload"))
 
 
-def _preview(pending: PendingImport, changed_meanwhile: bool = False):
+def _preview(pending: PendingImport, changed_meanwhile: bool = False, own_refused: bool = False):
     rows, errors = _parse(pending.raw, pending.encoding)
     if errors:
         discard_pending(session.pop(_SESSION_KEY, None))
@@ -100,9 +103,11 @@ def _preview(pending: PendingImport, changed_meanwhile: bool = False):
     db.session.rollback()
     # formdata=None: after a refused apply, show the new digest, not the one just posted
     form = ImportApplyForm(formdata=None, data={"token": pending.token, "digest": plan.digest()})
+    status = 409 if changed_meanwhile else 403 if own_refused else 200
     return render_template("org/import_preview.html", plan=plan, pending=pending, form=form,
                            cancel_form=ImportCancelForm(), count_labels=COUNT_LABELS, limit=PREVIEW_LIMIT,
-                           changed_meanwhile=changed_meanwhile), 409 if changed_meanwhile else 200
+                           changed_meanwhile=changed_meanwhile,
+                           own_changes=own_role_changes(plan, current_user.employee_no)), status
 
 
 @bp.route("/import/preview")
@@ -141,6 +146,9 @@ def import_apply():
         apply_sync(current_user._get_current_object(), plan, pending.filename, details={
             "sha256": pending.sha256, "encoding": pending.encoding, "deactivate_missing": pending.deactivate_missing})
         db.session.commit()
+    except RoleChangeRefused:  # the file changes the importer's own roles: another admin applies it
+        db.session.rollback()
+        return _preview(pending, own_refused=True)
     except IntegrityError:  # another import got in between (SQLite has no organisation lock)
         db.session.rollback()
         return _preview(pending, changed_meanwhile=True)

@@ -10,7 +10,9 @@ from portal.audit.services import record_event
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.org.models import ROLES, Department, Person, PersonRole, department_managers
-from portal.org.sync_plan import DepartmentState, OrgSnapshot, PersonState, SyncPlan, plan_changes
+from portal.org.sync_plan import (
+    DepartmentState, OrgSnapshot, PersonState, SyncPlan, own_role_changes, plan_changes,
+)
 
 # Any constant; serialises organisation changes on PostgreSQL (import vs import, import vs role edit).
 _PG_ORG_LOCK = 7243002
@@ -65,7 +67,13 @@ def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
 
 
 def apply_sync(actor: Person | None, plan: SyncPlan, source_name: str, details: dict | None = None) -> None:
-    """Apply a plan made in this transaction; flushes, writes audit events, never commits."""
+    """Apply a plan made in this transaction; flushes, writes audit events, never commits.
+
+    Raises RoleChangeRefused("own_roles") when the plan changes the acting person's own roles or
+    managed departments: another administrator must apply that file.
+    """
+    if actor is not None and own_role_changes(plan, actor.employee_no):
+        raise RoleChangeRefused("own_roles")
     session, now = db.session, utcnow()
     source = source_name[:80]
     if plan.new_departments:

@@ -122,6 +122,13 @@ def _plain(value: object) -> object:
     return value
 
 
+def own_role_changes(plan: SyncPlan, employee_no: str | None) -> list[SetChange]:
+    """The plan's changes to one person's roles or managed departments (no one applies their own)."""
+    if not employee_no:
+        return []
+    return [change for change in (*plan.role_changes, *plan.manages_changes) if change.key == employee_no]
+
+
 def plan_changes(rows: list[HrRow], snapshot: OrgSnapshot, deactivate_missing: bool = False) -> SyncPlan:
     """Compare checked rows with the snapshot (pure: no database)."""
     plan = SyncPlan()
