@@ -73,6 +73,7 @@ def test_the_cap_is_enforced_and_an_override_is_audited(world, clock, make_perso
 
 
 def test_coverage_page_and_exports_are_safe(client, login, world, clock, history, make_person):
+    clock.advance(days=10)  # joins after the day asked about: counted in today's headcount only
     make_person("E5", department=world.front, name="=cmd|' /C calc'!A0")
     login(world.auditor)
     page = client.get("/access/coverage", query_string={"system": "customer-info", "on_year": 2026, "on_month": 4,
