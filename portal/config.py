@@ -75,6 +75,8 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_CERTIFICATE_SEAL": os.environ.get("PORTAL_CERTIFICATE_SEAL", ""),
         "PORTAL_REMINDER_DAYS_BEFORE": int(os.environ.get("PORTAL_REMINDER_DAYS_BEFORE", "7")),
         "PORTAL_VERIFY_RATE_LIMIT": os.environ.get("PORTAL_VERIFY_RATE_LIMIT", "30 per minute"),
+        # The compliance team's address: told (with the grant owners) when a department is over its cap.
+        "PORTAL_COMPLIANCE_MAIL": os.environ.get("PORTAL_COMPLIANCE_MAIL", ""),
     }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.access import admin_views, grant_views, review_views  # noqa: F401  (same blueprint)
+from portal.access import cap_views, register_views  # noqa: F401  (same blueprint: standing cap, registers)
 from portal.access.blueprint import bp, found, no_auditor_writes, refuse_on_form, viewer
 from portal.access.forms import ApprovalForm, GrantForm, RequestForm, ReviewForm
 from portal.access.messages import reason_text

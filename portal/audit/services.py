@@ -8,6 +8,7 @@ from flask import g, has_app_context
 from sqlalchemy import select, text
 
 from portal.audit.chain import GENESIS_HASH, event_hash
+from portal.audit.history import take_seals
 from portal.audit.models import AuditEvent
 from portal.core.timeutil import utcnow
 from portal.extensions import db
@@ -41,6 +42,12 @@ def _take_chain_lock(session) -> None:
         session.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
 
 
+def lock_chain() -> None:
+    """Take the audit chain's lock now (held until the transaction ends), e.g. before another lock,
+    so that every transaction takes its locks in the same order."""
+    _take_chain_lock(db.session)
+
+
 def record_event(
     actor,
     action: str,
@@ -68,6 +75,9 @@ def record_event(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+    seals = take_seals(session)  # history rows added since the last event (the query above flushed them)
+    if seals:
+        details_clean["history"] = seals
     event = AuditEvent(
         seq=seq,
         occurred_at=utcnow(),
