@@ -169,9 +169,11 @@ def state_on_entry(grant_id: int, now: datetime) -> str:
 
 
 def state_values(old_state: str, new_state: str, now: datetime) -> dict:
-    """Columns that go with a state change: when a grant started waiting (kept while it waits)."""
+    """Columns that go with a state change: since when a grant waits (kept while it waits), no override any more."""
     if new_state == "waiting_for_room":
         return {} if old_state == "waiting_for_room" else {"waiting_since": now}
+    if new_state == "in_force":  # admitted within the cap: an earlier override no longer explains it
+        return {"waiting_since": None, "cap_overridden": False}
     return {"waiting_since": None}
 
 
