@@ -146,7 +146,8 @@ def headcount_by_department(at: datetime) -> dict[int, int]:
     return dict(rows.all())
 
 
-def _cells(system_id: int, at: datetime) -> dict[int, CoverageCell]:
+def coverage_cells(system_id: int, at: datetime) -> dict[int, CoverageCell]:
+    """{department: CoverageCell} at `at` (two queries): what each row of the report shows."""
     found = holders_by_department(system_id, at)
     counts = headcount_by_department(at)
     return {d: CoverageCell(found.get(d, CoverageCell(0, 0)).in_force, counts.get(d, 0),
@@ -164,8 +165,8 @@ def coverage_report(system: ProtectedSystem, day: date, compare_with: date | Non
     """Rows per department with a cap or any grant ever, then their total row (code "")."""
     now = now or utcnow()
     after_at = moment_of(day, now)
-    after = _cells(system.id, after_at)
-    before = _cells(system.id, moment_of(compare_with, now)) if compare_with is not None else None
+    after = coverage_cells(system.id, after_at)
+    before = coverage_cells(system.id, moment_of(compare_with, now)) if compare_with is not None else None
     caps = {r.department_id: CapSpec(r.cap_percent, r.cap_people) for r in db.session.execute(
         select(DepartmentCap.department_id, DepartmentCap.cap_percent, DepartmentCap.cap_people)
         .where(DepartmentCap.system_id == system.id))}
