@@ -330,3 +330,22 @@ def test_people_created_one_at_a_time_get_a_history_row(world, make_person):
         PersonDepartmentHistory.person_id == person.id).order_by(PersonDepartmentHistory.id)).scalars().all()
     assert rows == [world.front.id, world.back.id]
     assert db.session.get(Person, person.id).department_id == world.back.id
+
+
+def test_granting_through_the_page_without_room_says_the_grant_waits(client, login, world, clock, front):
+    from portal.access.services import decide_approval, request_access
+    from tests.access_fixtures import EXPLANATION, PURPOSES
+
+    grant_request(world, front[0]), grant_request(world, front[1])
+    request = request_access(front[2], world.system, PURPOSES[0], EXPLANATION)
+    decide_approval(world.manager, request, True, "業務上必要と確認")
+    db.session.commit()
+    login(world.owner)
+    page = client.get(f"/access/requests/{request.id}").get_data(as_text=True)
+    assert "部門の上限 2人: 在籍 6人のうち 2人の権限が有効です。" in page
+    token = csrf_token_from(client, f"/access/requests/{request.id}")
+    done = client.post(f"/access/requests/{request.id}/grant", data={
+        "csrf_token": token, "decision": "grant", "days": "30", "reason": "研修修了を確認"}, follow_redirects=True)
+    assert "空き待ちです（前に 0 件）" in done.get_data(as_text=True)
+    assert db.session.scalars(select(AccessGrant.state).where(AccessGrant.request_id == request.id)).one() == \
+        "waiting_for_room"

@@ -159,3 +159,12 @@ def test_the_daily_snapshot_is_kept_once(app, world, clock, granted):
     future = runner.invoke(args=["access", "snapshot", "--day", "2026-04-13"])
     assert future.exit_code == 1 and "has not ended" in future.output
     assert verify_cli(app).exit_code == 0
+
+
+def test_the_verify_page_names_a_deleted_history_row(app, client, login, world, clock, granted):
+    revocation = db.session.scalars(select(AccessEvent.id).where(AccessEvent.kind == "revoked")).one()
+    login(world.auditor)
+    assert "履歴テーブルは監査ログと一致しています" in client.get("/audit/verify").get_data(as_text=True)
+    tamper_history(f"DELETE FROM access_events WHERE id = {revocation}")
+    page = client.get("/audit/verify").get_data(as_text=True)
+    assert f"access_events の {revocation} 行" in page and "（削除）" in page

@@ -221,6 +221,15 @@ def _fill_vacancies(system_ids: list[int], now: datetime) -> None:
                 break  # no room left (or older grants still wait)
 
 
+def waiting_ahead(grant: AccessGrant) -> int:
+    """How many grants of the same department wait ahead of this one."""
+    return db.session.scalar(select(func.count(AccessGrant.id)).where(
+        AccessGrant.system_id == grant.system_id, AccessGrant.department_id == grant.department_id,
+        AccessGrant.state == "waiting_for_room", AccessGrant.id != grant.id,
+        or_(AccessGrant.waiting_since < grant.waiting_since,
+            and_(AccessGrant.waiting_since == grant.waiting_since, AccessGrant.id < grant.id)))) or 0
+
+
 def waiting_queue(system_id: int) -> list[AccessGrant]:
     """Grants of the system waiting for room, oldest first (per department, in queue order)."""
     return list(db.session.scalars(select(AccessGrant).where(

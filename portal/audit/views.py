@@ -11,6 +11,7 @@ from flask_login import current_user
 from portal.audit import exporting
 from portal.audit.chain import EDITED, LINK, MISSING
 from portal.audit.forms import DATE_FIELDS, AuditFilterForm
+from portal.audit.history import check_history, registered_tables
 from portal.audit.queries import (
     chain_head, check_audit_trail, count_events, event_detail, known_actions, page_of_events, up_to_seq_for,
 )
@@ -80,6 +81,19 @@ def _problem_text(problem) -> str:
     }[problem.kind]
 
 
+@bp.app_template_global("history_problem_text")
+def history_problem_text(problem) -> str:
+    """A history row that does not match the audit trail, in the reader's language."""
+    if problem.kind == "missing":
+        return _("%(table)s row %(key)s, sealed by audit event %(seq)s, is missing (deleted).", table=problem.table,
+                 key=problem.key, seq=problem.seq)
+    if problem.kind == "edited":
+        return _("%(table)s row(s) %(key)s, sealed by audit event %(seq)s, were edited.", table=problem.table,
+                 key=problem.key, seq=problem.seq)
+    return _("%(table)s row %(key)s is in no audit event (added outside the portal).", table=problem.table,
+             key=problem.key)
+
+
 @bp.route("/verify")
 @roles_required(*AUDIT_READERS)
 @limiter.limit("10 per minute")
@@ -87,7 +101,8 @@ def verify():
     """Run the chain verification now and show the result."""
     report = check_audit_trail()
     problem_text = _problem_text(report.problem) if report.problem else None
-    return render_template("audit/verify.html", report=report, problem_text=problem_text)
+    return render_template("audit/verify.html", report=report, problem_text=problem_text,
+                           history_problems=check_history(), history_tables=registered_tables())
 
 
 def _export(export_format: str):
