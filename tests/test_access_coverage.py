@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from portal.access.cap import admit_over_cap
 from portal.access.coverage import coverage_report
-from portal.access.services import AccessError, GrantDecision, decide_approval, decide_grant, request_access, revoke_grant
+from portal.access.services import GrantDecision, decide_approval, decide_grant, request_access, revoke_grant
 from portal.access.systems import set_department_caps
 from portal.audit.models import AuditEvent
 from portal.extensions import db

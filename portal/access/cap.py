@@ -113,6 +113,8 @@ class Entry:
     state: str
     overridden: bool = False
     figures: dict = field(default_factory=dict)
+    #: For a grant that waits: its place in the queue, when it inherits one (None: from now).
+    waiting_since: datetime | None = None
 
 
 def _decide(system_id: int, department_id: int, *, person_id: int, exclude_grant: int | None,
@@ -153,8 +155,11 @@ def admit_new_grant(system_id: int, person: Person, live: AccessGrant | None, ov
     ahead_of = None
     if live is not None and live.state == "waiting_for_room" and live.waiting_since is not None:
         ahead_of = (live.waiting_since, live.id)  # a renewal keeps its place in the queue
-    return _decide(system_id, person.department_id, person_id=person.id,
-                   exclude_grant=live.id if live is not None else None, ahead_of=ahead_of, override=override)
+    entry = _decide(system_id, person.department_id, person_id=person.id,
+                    exclude_grant=live.id if live is not None else None, ahead_of=ahead_of, override=override)
+    if entry.state == "waiting_for_room" and ahead_of is not None:
+        entry.waiting_since = ahead_of[0]
+    return entry
 
 
 def state_on_entry(grant_id: int, now: datetime) -> str:

@@ -169,7 +169,7 @@ def decide_grant(actor: Person, request: AccessRequest, decision: GrantDecision,
     grant = AccessGrant(request_id=request.id, system_id=system.id, person_id=person.id, granted_by_id=actor.id,
                         granted_at=now, expires_at=now + timedelta(days=decision.days), state=entry.state,
                         cap_overridden=overridden, department_id=person.department_id,
-                        waiting_since=now if entry.state == "waiting_for_room" else None)
+                        waiting_since=(entry.waiting_since or now) if entry.state == "waiting_for_room" else None)
     db.session.add(grant)
     request.status, request.decided_by_id, request.decided_at, request.decision_reason = "granted", actor.id, now, reason
     db.session.flush()
