@@ -104,6 +104,9 @@ def test_a_deleted_move_in_the_people_history_is_reported(app, world, clock, gra
     move = db.session.scalars(select(PersonDepartmentHistory).where(
         PersonDepartmentHistory.person_id == world.colleague.id).order_by(PersonDepartmentHistory.id.desc())).first()
     assert move.department_id == world.back.id
+    rows = db.session.scalars(select(PersonDepartmentHistory.department_id).where(
+        PersonDepartmentHistory.person_id == world.colleague.id).order_by(PersonDepartmentHistory.id)).all()
+    assert rows == [world.front.id, world.back.id]  # created, then moved once by the import (no double row)
     db.session.expunge(move)
     assert verify_cli(app).exit_code == 0
     tamper_history(f"DELETE FROM person_department_history WHERE id = {move.id}")
