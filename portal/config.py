@@ -108,6 +108,8 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_AUDITOR_MAIL": os.environ.get("PORTAL_AUDITOR_MAIL", ""),
         # No request body beyond 1 MiB is read (413 first); the upload views raise it for themselves.
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
+        # The compliance team's address: told (with the grant owners) when a department is over its cap.
+        "PORTAL_COMPLIANCE_MAIL": os.environ.get("PORTAL_COMPLIANCE_MAIL", ""),
     }
 
 

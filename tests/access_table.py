@@ -92,6 +92,7 @@ ROUTES = [
     Route("lookups.statistics", "GET", "/lookups/statistics", {"manager", "auditor", "admin"}),
     Route("lookups.register", "GET", "/lookups/register", {"manager", "auditor", "admin"}),
     Route("lookups.statistics_csv", "GET", "/lookups/statistics.csv", {"manager", "auditor", "admin"}),
+    Route("lookups.register_export", "GET", "/lookups/register.csv", {"manager", "auditor", "admin"}),
     # Access to protected systems (issue 6). System "nope" and ids 999999 do not exist: 404 for
     # those let in. Auditors read everything and get 403 on every write (whatever else they hold).
     Route("access.index", "GET", "/access/", SIGNED_IN),
@@ -121,6 +122,13 @@ ROUTES = [
     Route("access.system_new", "POST", "/access/systems/new", {"admin"}),
     Route("access.system_edit", "GET", "/access/systems/nope/edit", {"admin"}),
     Route("access.token_revoke", "POST", "/access/tokens/999999/revoke", {"admin"}),
+    # The standing cap and the registers (issue 13): a waiting grant brought in above the cap, a moved
+    # person's grant approved again by the new manager, the grant register and its export.
+    Route("access.admit", "POST", "/access/grants/999999/admit", {"grant_owner"}),
+    Route("access.transfer", "GET", "/access/transfers/999999", {"manager"}),
+    Route("access.transfer", "POST", "/access/transfers/999999", {"manager"}),
+    Route("access.grant_register", "GET", "/access/registers/grants", {"grant_owner", "auditor", "admin"}),
+    Route("access.grant_register_export", "GET", "/access/registers/grants.csv", {"grant_owner", "auditor", "admin"}),
     Route("access_api.access_decision", "GET", "/api/v1/access-decisions", TOKEN),
     Route("access_api.openapi", "GET", "/api/v1/openapi.json", ANYONE),
     # Manuals (issue 3): any signed-in person reads every published manual; publishing is for training admins.

@@ -9,8 +9,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
+from portal.access.cap import admit_over_cap
 from portal.access.coverage import coverage_report
-from portal.access.services import AccessError, GrantDecision, decide_approval, decide_grant, request_access, revoke_grant
+from portal.access.services import GrantDecision, decide_approval, decide_grant, request_access, revoke_grant
 from portal.access.systems import set_department_caps
 from portal.audit.models import AuditEvent
 from portal.extensions import db
@@ -51,25 +52,33 @@ def test_a_date_before_anything_happened_shows_nobody(world, clock, history):
     assert _front(coverage_report(world.system, date(2026, 3, 1))).after.in_force == 0
 
 
-def test_the_cap_is_enforced_and_an_override_is_audited(world, clock, make_person):
+def test_without_room_a_grant_waits_and_an_override_is_audited(world, clock, make_person):
     set_department_caps(world.owner, world.system, {"CUST-FRONT": 25}, reason="見直し後の上限")
     db.session.commit()
     # headcount 4 (manager, E1, E2, E4): 25% allows one person.
     fourth = make_person("E4", department=world.front)
-    for person in (world.employee, world.colleague):
+    for person in (world.employee, world.colleague, fourth):
         train(person, world)
     grant_for(world, world.employee)
     request = request_access(world.colleague, world.system, PURPOSES[0], EXPLANATION)
     decide_approval(world.manager, request, True, "業務上必要")
-    with pytest.raises(AccessError, match="cap_reached") as refused:
-        decide_grant(world.owner, request, GrantDecision(True, "付与します", days=30))
-    assert refused.value.details["limit"] == 1 and refused.value.details["in_force"] == 1
-    outcome = decide_grant(world.owner, request, GrantDecision(True, "繁忙期の臨時対応のため", days=30, override_cap=True))
+    waiting = decide_grant(world.owner, request, GrantDecision(True, "付与します", days=30)).grant
     db.session.commit()
-    assert outcome.grant.cap_overridden
+    assert waiting.state == "waiting_for_room" and not waiting.cap_overridden
+    admit_over_cap(world.owner, waiting, "繁忙期の臨時対応のため")
+    db.session.commit()
+    db.session.refresh(waiting)
+    assert waiting.state == "in_force" and waiting.cap_overridden
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.cap_overridden")).one()
     assert event.reason == "繁忙期の臨時対応のため" and event.details["cap_percent"] == 25
-    assert fourth.id
+    assert event.details["limit"] == 1 and event.details["in_force"] == 1
+    # Ticked when granting, the override takes effect at once (and is audited the same way).
+    request = request_access(fourth, world.system, PURPOSES[0], EXPLANATION)
+    decide_approval(world.manager, request, True, "業務上必要")
+    outcome = decide_grant(world.owner, request, GrantDecision(True, "監査対応の臨時要員", days=30, override_cap=True))
+    db.session.commit()
+    assert outcome.grant.state == "in_force" and outcome.grant.cap_overridden
+    assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.cap_overridden")).all()) == 2
 
 
 def test_coverage_page_and_exports_are_safe(client, login, world, clock, history, make_person):

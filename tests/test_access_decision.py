@@ -136,9 +136,24 @@ def test_no_time_rule_means_no_valid_until():
 def test_every_code_is_documented():
     produced = set()
     for f in (facts(known=False), facts(grant=None, active=False), facts(grant="revoked"), facts(grant="expired"),
-              facts(review_deadline=NOW, training=[TrainingFact("m", "overdue")])):
+              facts(review_deadline=NOW, training=[TrainingFact("m", "overdue")]),
+              AccessFacts(True, grant=GrantFact(False, LATER, transfer_pending=True)),
+              AccessFacts(True, grant=GrantFact(False, LATER, waiting_for_room=True))):
         produced |= {code.partition(":")[0] for code in decide_access(f, NOW).reasons}
     assert produced == set(REASON_CODES)
+
+
+def test_a_move_suspends_and_a_grant_waiting_for_room_is_not_in_force_but_may_come_in():
+    moved = decide_access(AccessFacts(True, grant=GrantFact(False, LATER, transfer_pending=True)), NOW)
+    assert moved.reasons == ("grant_suspended", "transfer_unconfirmed")
+    assert grant_state_for("in_force", moved) == "suspended" and suspension_codes(moved.reasons) == (
+        "transfer_unconfirmed",)
+    waiting = decide_access(AccessFacts(True, grant=GrantFact(False, LATER, waiting_for_room=True)), NOW)
+    assert waiting == Decision(False, ("waiting_for_room",), LATER)
+    assert grant_state_for("waiting_for_room", waiting) == "in_force"  # a candidate: the cap decides
+    lapsed = decide_access(AccessFacts(True, grant=GrantFact(False, LATER, waiting_for_room=True),
+                                       training=(TrainingFact("m", "overdue"),)), NOW)
+    assert "waiting_for_room" not in lapsed.reasons and grant_state_for("waiting_for_room", lapsed) == "suspended"
 
 
 def test_grant_state_follows_the_decision_but_final_states_stay():

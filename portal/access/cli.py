@@ -1,4 +1,4 @@
-"""`portal systems token CODE` and `portal access expire|refresh|remind` (the last for cron)."""
+"""`portal systems token CODE` and `portal access expire|refresh|remind|snapshot` (the last ones for cron)."""
 from __future__ import annotations
 
 import sys
@@ -94,3 +94,25 @@ def remind_command() -> None:
         total += remind_reviewers(None, campaign)
     db.session.commit()
     click.echo(f"managers reminded: {total}")
+
+
+@access_group.command("snapshot")
+@click.option("--day", default=None, metavar="YYYY-MM-DD", help="The Japan-time day to keep (default: yesterday).")
+@with_appcontext
+def snapshot_command(day: str | None) -> None:
+    """Keep each system's coverage per department at the end of a day (daily cron; safe to repeat)."""
+    from datetime import date
+
+    from portal.access.coverage_snapshots import last_complete_day, take_coverage_snapshot
+    from portal.core.timeutil import utcnow
+
+    now = utcnow()
+    try:
+        chosen = date.fromisoformat(day) if day else last_complete_day(now)
+        written = take_coverage_snapshot(chosen, now)
+    except ValueError as error:
+        click.echo(f"cannot keep the snapshot: {error}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"coverage of {chosen.isoformat()}: {written} department rows kept"
+               + ("" if written else " (already kept, or nothing to count)"))

@@ -15,7 +15,8 @@ from portal.core.timeutil import JST
 
 #: Every reason code the decision API can give (training_not_current carries ":<manual slug>").
 REASON_CODES = ("unknown_person", "person_inactive", "no_grant", "grant_revoked", "grant_expired",
-                "grant_suspended", "review_missed", "training_not_current")
+                "grant_suspended", "review_missed", "transfer_unconfirmed", "waiting_for_room",
+                "training_not_current")
 #: Training statuses that keep a grant in force (until the day named by their date has passed).
 COUNTING_STATUSES = ("current", "due")
 #: A moment long past: training that does not count at all stopped counting then.
@@ -42,6 +43,10 @@ class GrantFact:
     expires_at: datetime
     #: Deadline of the earliest review campaign that has not reviewed this grant yet.
     review_deadline: datetime | None = None
+    #: The holder moved to another department whose manager has not confirmed the grant yet.
+    transfer_pending: bool = False
+    #: Every rule holds but the department's cap has no room: the grant waits (空き待ち).
+    waiting_for_room: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,24 +135,33 @@ def decide_access(facts: AccessFacts, now: datetime) -> Decision:
             lapsed.append(fact.slug)
         elif until is not None:
             moments.append(until)
-    if live and (review_missed or lapsed or not facts.person_active):
+    transfer = live and grant.transfer_pending
+    if live and (review_missed or lapsed or not facts.person_active or transfer):
         reasons.append("grant_suspended")
     if review_missed:
         reasons.append("review_missed")
+    if transfer:
+        reasons.append("transfer_unconfirmed")
     reasons.extend(f"training_not_current:{slug}" for slug in sorted(set(lapsed)))
+    if live and grant.waiting_for_room and not reasons:
+        reasons.append("waiting_for_room")
     return Decision(not reasons, tuple(reasons), min(moments) if moments else None)
 
 
 def suspension_codes(reasons: tuple[str, ...]) -> tuple[str, ...]:
     """The causes of a suspension among decision reasons (without grant_suspended itself)."""
-    return tuple(r for r in reasons if r == "person_inactive" or r == "review_missed"
+    return tuple(r for r in reasons if r in ("person_inactive", "review_missed", "transfer_unconfirmed")
                  or r.startswith("training_not_current:"))
 
 
 def grant_state_for(current_state: str, decision: Decision) -> str:
-    """The grant's lifecycle state the decision implies: revoked/expired stay final."""
+    """The grant's lifecycle state the decision implies: revoked/expired stay final.
+
+    A grant that only waits for room under the cap is a candidate for in force: whether it gets
+    there is the cap's decision (portal.access.cap), taken under the department's lock.
+    """
     if current_state in ("revoked", "expired"):
         return current_state
     if "grant_expired" in decision.reasons:
         return "expired"
-    return "in_force" if decision.allow else "suspended"
+    return "in_force" if decision.allow or decision.reasons == ("waiting_for_room",) else "suspended"

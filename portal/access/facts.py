@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from portal.access.decision import AccessFacts, GrantFact, TrainingFact
 from portal.access.models import AccessGrant, ReviewCampaign, ReviewItem, system_required_manuals
 from portal.access.training_facts import training_facts_for
+from portal.access.transfers import pending_transfer_grant_ids
 from portal.extensions import db
 from portal.manuals.models import Manual
 from portal.org.models import Person
@@ -74,6 +75,7 @@ def gather_facts(pairs: list[Pair], today: date) -> tuple[dict[Pair, AccessFacts
     training = training_facts_for(person_ids, manual_ids, today) if manual_ids else {}
     grants = latest_grants(system_ids, person_ids)
     deadlines = open_review_deadlines([g.id for g in grants.values()])
+    transfers = pending_transfer_grant_ids([g.id for g in grants.values()])
     facts: dict[Pair, AccessFacts] = {}
     for system_id, person_id in pairs:
         if person_id not in active:
@@ -82,7 +84,8 @@ def gather_facts(pairs: list[Pair], today: date) -> tuple[dict[Pair, AccessFacts
         grant = grants.get((system_id, person_id))
         grant_fact = None if grant is None else GrantFact(
             revoked=grant.state == "revoked", expires_at=grant.expires_at,
-            review_deadline=deadlines.get(grant.id))
+            review_deadline=deadlines.get(grant.id), transfer_pending=grant.id in transfers,
+            waiting_for_room=grant.state == "waiting_for_room")
         trained = []
         for manual_id, slug in manuals.get(system_id, []):
             status, due_date, valid_until = training.get((person_id, manual_id), ("not_required", None, None))

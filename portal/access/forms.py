@@ -10,6 +10,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.access.cap_rules import CapSpec, parse_cap_value
+from portal.instructions.forms import DatePartsField
+
 REASON_HELP = _l("Recorded in the audit trail and shown to the requester.")
 
 
@@ -135,23 +138,36 @@ class CapsForm(FlaskForm):
     """A grant owner sets per-department caps, one DEPARTMENT-CODE=PERCENT per line."""
 
     caps = TextAreaField(_l("Caps per department"),
-                         description=_l("One line per department: DEPARTMENT-CODE=PERCENT of headcount, e.g. CUST-FRONT=52. Departments not listed have no cap."),
+                         description=_l("One line per department: DEPARTMENT-CODE=PERCENT of headcount, e.g. CUST-FRONT=52%, or a number of people, e.g. SALES-PLAN=3人. Departments not listed have no cap."),
                          validators=[Optional(), Length(max=20000)])
     reason = TextAreaField(_l("Reason"), description=_l("Recorded in the audit trail."),
                            validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),
                                        Length(max=1000)])
 
 
-def parse_caps(text: str) -> tuple[dict[str, int], int | None]:
-    """{code: percent} from CODE=PERCENT lines, or ({}, bad line number)."""
-    caps: dict[str, int] = {}
+def parse_caps(text: str) -> tuple[dict[str, CapSpec], int | None]:
+    """{code: cap} from CODE=52% (or CODE=52) and CODE=3人 lines, or ({}, bad line number)."""
+    caps: dict[str, CapSpec] = {}
     for number, line in enumerate((text or "").splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        code, sep, percent = line.partition("=")
-        percent = percent.strip().rstrip("%").strip()
-        if not sep or not code.strip() or not percent.isdigit() or code.strip() in caps:
+        code, sep, value = line.partition("=")
+        spec = parse_cap_value(value)
+        if not sep or not code.strip() or spec is None or code.strip() in caps:
             return {}, number
-        caps[code.strip()] = int(percent)
+        caps[code.strip()] = spec
     return caps, None
+
+
+class GrantRegisterForm(FlaskForm):
+    """The grant register's filters (GET: no CSRF, nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    system = SelectField(_l("System"), choices=[], validate_choice=False)
+    granted_from = DatePartsField(_l("Granted from"))
+    granted_to = DatePartsField(_l("Granted until"))
+    state = SelectField(_l("State"), choices=[], validate_choice=False)
+    employee_no = StringField(_l("Employee number"), validators=[Optional(), Length(max=40)])

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, refuse_on_form, viewer
+from portal.access.cap_rules import CapSpec
 from portal.access.coverage import catch_up, coverage_report
 from portal.access.forms import CapsForm, CoverageForm, ReasonForm, date_from_parts, parse_caps
 from portal.access.messages import GRANT_STATE_LABELS, error_text
@@ -69,7 +70,7 @@ def _grant(grant_id: int) -> AccessGrant:
 
 def _grant_page(grant: AccessGrant, form: ReasonForm | None = None, code: int = 200):
     person = viewer()
-    may_revoke = grant.state in ("in_force", "suspended") and person.has_role("grant_owner", "manager") and (
+    may_revoke = grant.state in ("in_force", "suspended", "waiting_for_room") and person.has_role("grant_owner", "manager") and (
         person.id in {o.id for o in grant.system.grant_owners} or person.id in approver_ids_for(grant.person))
     decision = db.session.get(AccessDecision, (grant.system_id, grant.person_id))
     reasons = json.loads(decision.reasons_json) if decision is not None and decision.grant_id == grant.id else []
@@ -115,7 +116,8 @@ def caps(code: str):
     system = found(next((s for s in systems_owned_by(viewer()) if s.code == code), None))
     current = db.session.scalars(select(DepartmentCap).where(DepartmentCap.system_id == system.id)).all()
     form = CapsForm(data=None if request.method == "POST" else {
-        "caps": "\n".join(f"{c.department.code}={c.cap_percent}" for c in sorted(current, key=lambda c: c.department.code))})
+        "caps": "\n".join(f"{c.department.code}={CapSpec(c.cap_percent, c.cap_people).text()}"
+                          for c in sorted(current, key=lambda c: c.department.code))})
     if form.validate_on_submit():
         values, bad_line = parse_caps(form.caps.data)
         try:
@@ -176,14 +178,17 @@ def coverage_export(fmt: str):
               _("Headcount on %(date)s", date=since.isoformat()) if since else None,
               _("Share on %(date)s (%%)", date=since.isoformat()) if since else None,
               _("In force on %(date)s", date=on.isoformat()), _("Headcount on %(date)s", date=on.isoformat()),
-              _("Share on %(date)s (%%)", date=on.isoformat()), _("Change (points)") if since else None]
+              _("Share on %(date)s (%%)", date=on.isoformat()), _("Change (points)") if since else None,
+              _("Cap (people)"), _("Suspended on %(date)s", date=on.isoformat()),
+              _("Of them waiting for room on %(date)s", date=on.isoformat())]
     keep = [i for i, h in enumerate(header) if h is not None]
     rows = []
     for row in report:
         cells = [row.code or _("Total"), row.name("ja"), row.cap_percent,
                  row.before.in_force if row.before else None, row.before.headcount if row.before else None,
                  row.before.percent if row.before else None, row.after.in_force, row.after.headcount,
-                 row.after.percent, row.change_points]
+                 row.after.percent, row.change_points, row.cap.people if row.cap else None, row.after.suspended,
+                 row.after.waiting]
         rows.append([cells[i] for i in keep])
     header = [header[i] for i in keep]
     record_event(viewer(), "access.coverage_exported", object_type="protected_system", object_id=system.code,

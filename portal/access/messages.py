@@ -19,6 +19,7 @@ REQUEST_STATUS_LABELS = {
 GRANT_STATE_LABELS = {
     "in_force": _l("In force"),
     "suspended": _l("Suspended"),
+    "waiting_for_room": _l("Waiting for room under the cap"),
     "revoked": _l("Revoked"),
     "expired": _l("Expired"),
 }
@@ -36,6 +37,9 @@ EVENT_LABELS = {
     "expired": _l("Expired"),
     "awaiting_training": _l("Put on hold until the requester's training is current"),
     "training_completed": _l("Training completed: back to the grant owners"),
+    "queued": _l("Waiting for room under the cap"),
+    "transferred": _l("Moved to another department: suspended until its manager approves"),
+    "transfer_approved": _l("Approved again by the new department's manager"),
 }
 REVIEW_OUTCOME_LABELS = {
     "pending": _l("Not reviewed yet"),
@@ -94,9 +98,11 @@ ERRORS = {
     "person_unknown": _l("These employee numbers do not exist: %(names)s"),
     "not_grant_owner_role": _l("Grant owners must be active people with the grant owner role: %(names)s"),
     "department_unknown": _l("These departments do not exist: %(names)s"),
-    "cap_invalid": _l("Each cap must be a whole number from 0 to 100."),
-    "caps_line_invalid": _l("Line %(line)s: write DEPARTMENT-CODE=PERCENT, for example CUST-FRONT=52."),
+    "cap_invalid": _l("Each cap must be a percentage from 0 to 100, or a number of people."),
+    "caps_line_invalid": _l("Line %(line)s: write DEPARTMENT-CODE=PERCENT or DEPARTMENT-CODE=PEOPLE人, for example CUST-FRONT=52%% or SALES-PLAN=3人."),
     "token_already_revoked": _l("This token was already revoked."),
+    "grant_not_waiting": _l("This grant no longer waits for room: someone decided it meanwhile."),
+    "transfer_decided": _l("This move has already been decided."),
 }
 
 
@@ -119,6 +125,8 @@ def reason_text(code: str) -> str:
         "grant_expired": _("The grant has expired"),
         "grant_suspended": _("The grant is suspended"),
         "review_missed": _("The grant was not reviewed by the deadline"),
+        "transfer_unconfirmed": _("Moved to another department: its manager has not approved the grant again yet"),
+        "waiting_for_room": _("Waiting for room under the department's cap"),
         "training_not_current": _("Training not current: %(manual)s", manual=slug),
     }
     return labels.get(base, code)

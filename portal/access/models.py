@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.timeutil import utcnow
@@ -14,9 +16,10 @@ from portal.org.models import Department, Person
 
 REQUEST_STATUSES = ("awaiting_approval", "awaiting_grant", "granted", "refused_by_manager",
                     "refused_by_owner", "expired", "awaiting_training")
-GRANT_STATES = ("in_force", "suspended", "revoked", "expired")
+GRANT_STATES = ("in_force", "suspended", "waiting_for_room", "revoked", "expired")
 EVENT_KINDS = ("requested", "approved", "refused", "granted", "grant_refused", "request_expired",
-               "suspended", "resumed", "reviewed", "revoked", "expired", "awaiting_training", "training_completed")
+               "suspended", "resumed", "reviewed", "revoked", "expired", "awaiting_training", "training_completed",
+               "queued", "transferred", "transfer_approved")
 REVIEW_OUTCOMES = ("pending", "kept", "revoked", "missed")
 
 
@@ -39,6 +42,22 @@ system_grant_owners = Table(
     Column("system_id", ForeignKey("protected_systems.id", ondelete="CASCADE"), primary_key=True),
     Column("person_id", ForeignKey("people.id"), primary_key=True),
 )
+
+
+def _holder_department(context) -> int | None:
+    """Default of access_grants.department_id: the holder's department now (any insert path)."""
+    person_id = context.get_current_parameters().get("person_id")
+    return context.connection.scalar(select(Person.department_id).where(Person.id == person_id))
+
+
+def _requester_department(context) -> int | None:
+    """Default of access_events.department_id: the requester's department when the step took effect."""
+    from portal.org.history import department_at  # org's own history of moves
+
+    parameters = context.get_current_parameters()
+    person_id = context.connection.scalar(select(AccessRequest.person_id)
+                                          .where(AccessRequest.id == parameters.get("request_id")))
+    return department_at(context.connection, person_id, parameters.get("occurred_at"))
 
 
 class ProtectedSystem(db.Model):
@@ -79,14 +98,21 @@ class ProtectedSystem(db.Model):
 
 
 class DepartmentCap(db.Model):
-    """The largest share of a department's headcount that may hold a grant in force."""
+    """How many of a department's people may hold a grant in force: a share of its headcount, or a number."""
 
     __tablename__ = "system_department_caps"
-    __table_args__ = (CheckConstraint("cap_percent >= 0 AND cap_percent <= 100", name="cap_percent_range"),)
+    __table_args__ = (
+        CheckConstraint("cap_percent >= 0 AND cap_percent <= 100", name="cap_percent_range"),
+        CheckConstraint("cap_people IS NULL OR cap_people >= 0", name="cap_people_range"),
+        CheckConstraint("(cap_percent IS NULL) <> (cap_people IS NULL)", name="one_kind"),
+    )
 
     system_id: Mapped[int] = mapped_column(ForeignKey("protected_systems.id", ondelete="CASCADE"), primary_key=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
-    cap_percent: Mapped[int] = mapped_column(Integer)
+    #: Percent of the active headcount (rounded down)...
+    cap_percent: Mapped[int | None] = mapped_column(Integer)
+    #: ...or a number of people; exactly one of the two is set.
+    cap_people: Mapped[int | None] = mapped_column(Integer)
 
     department: Mapped[Department] = relationship(lazy="joined")
 
@@ -139,6 +165,7 @@ class AccessGrant(db.Model):
         CheckConstraint(_in("state", GRANT_STATES), name="state_known"),
         CheckConstraint("expires_at > granted_at", name="expires_after_granted"),
         Index("ix_access_grants_system_id_person_id", "system_id", "person_id"),
+        Index("ix_access_grants_system_id_department_id_state", "system_id", "department_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,6 +184,11 @@ class AccessGrant(db.Model):
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
     #: Granted above the department's cap by a grant owner's override.
     cap_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The department the grant counts in under the cap: the holder's, as last confirmed (a move
+    #: suspends the grant until the new department's manager confirms it).
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), default=_holder_department)
+    #: Since when the grant waits for room under the cap (空き待ち); the queue is oldest first.
+    waiting_since: Mapped[datetime | None]
 
     request: Mapped[AccessRequest] = relationship(lazy="joined")
     system: Mapped[ProtectedSystem] = relationship(lazy="joined")
@@ -191,6 +223,8 @@ class AccessEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     reason: Mapped[str] = mapped_column(Text, default="")
     details_json: Mapped[str] = mapped_column(Text, default="{}")
+    #: The requester's department when the step took effect: past figures count by it.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), default=_requester_department)
 
     actor: Mapped[Person | None] = relationship(lazy="joined")
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.access.cap_rules import effective_state_sql
 from portal.access.decision import TrainingFact, training_counts_until
 from portal.access.models import (
     AccessEvent, AccessGrant, AccessRequest, ProtectedSystem, ReviewCampaign, ReviewItem, system_grant_owners,
@@ -167,8 +168,8 @@ def may_view_request(viewer: Person, request: AccessRequest) -> bool:
 def grants_of_system(system_id: int, state: str | None, page: int, per_page: int = 50) -> list[AccessGrant]:
     """Grants of one system, newest first, optionally in one state."""
     query = select(AccessGrant).where(AccessGrant.system_id == system_id)
-    if state:
-        query = query.where(AccessGrant.state == state)
+    if state:  # by the state as of now: a grant past its end is listed as expired at once
+        query = query.where(effective_state_sql(AccessGrant.state, AccessGrant.expires_at, utcnow()) == state)
     return list(db.session.scalars(query.order_by(AccessGrant.id.desc()).offset((page - 1) * per_page)
                                    .limit(per_page).options(selectinload(AccessGrant.person))))
 

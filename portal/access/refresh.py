@@ -19,6 +19,9 @@ from portal.access.decision import (
     AccessFacts, Decision, decide_access, grant_state_for, suspension_codes, training_lapsed_at,
 )
 from portal.access import notify
+from portal.access.cap import settle_departments, state_on_entry, state_values
+from portal.access.cap_rules import decision_in_state
+from portal.access.transfers import note_transfers
 from portal.access.facts import GrantRow, Pair, gather_facts
 from portal.access.models import AccessDecision, AccessEvent, AccessGrant, ReviewCampaign, ReviewItem
 from portal.access.waiting import release_requests_awaiting_training
@@ -29,7 +32,8 @@ from portal.extensions import db
 from portal.training.status import jst_today
 
 BATCH = 2000
-_EVENT_FOR_STATE = {"in_force": "resumed", "suspended": "suspended", "expired": "expired"}
+_EVENT_FOR_STATE = {"in_force": "resumed", "suspended": "suspended", "expired": "expired",
+                    "waiting_for_room": "queued"}
 
 
 def _target_pairs(person_ids, system_ids) -> list[Pair]:
@@ -48,12 +52,15 @@ def refresh_access_decisions(person_ids=None, *, system_ids=None, now: datetime 
         person_ids = list(set(person_ids))
         if not person_ids:
             return 0
+    moved = note_transfers(person_ids, system_ids, now)  # a move suspends the grant until its new manager approves
     pairs = _target_pairs(person_ids, system_ids)
     changed = 0
     for start in range(0, len(pairs), BATCH):
         changed += _refresh_batch(pairs[start:start + BATCH], now)
     release_requests_awaiting_training(person_ids, system_ids=system_ids, now=now)
     db.session.flush()
+    # Places freed go to the oldest waiting grants; HR changes may leave a department over its cap.
+    settle_departments({s for s, _ in pairs}, check_excess=person_ids is None or bool(moved), now=now)
     return changed
 
 
@@ -73,7 +80,8 @@ def _refresh_batch(pairs: list[Pair], now: datetime) -> int:
         decision = decide_access(facts[pair], now)
         grant = grants.get(pair)
         if grant is not None:
-            _apply_grant_state(grant, facts[pair], decision, now)
+            state = _apply_grant_state(grant, facts[pair], decision, now)
+            decision = decision_in_state(facts[pair], decision, state, now)
         values = {"allow": decision.allow, "reasons_json": json.dumps(list(decision.reasons)),
                   "grant_id": grant.id if grant else None, "recheck_at": decision.valid_until,
                   "decided_at": now}
@@ -92,17 +100,20 @@ def _refresh_batch(pairs: list[Pair], now: datetime) -> int:
     return changed
 
 
-def _apply_grant_state(grant: GrantRow, facts: AccessFacts, decision: Decision, now: datetime) -> None:
+def _apply_grant_state(grant: GrantRow, facts: AccessFacts, decision: Decision, now: datetime) -> str:
     """Move the grant to the state the decision implies; record the change once, when it took effect."""
     new_state = grant_state_for(grant.state, decision)
+    if new_state == "in_force" and grant.state != "in_force":
+        new_state = state_on_entry(grant.id, now)  # the cap, under its lock: in force, or waiting for room
     codes = json.dumps(list(suspension_codes(decision.reasons)) if new_state == "suspended" else [])
     if new_state == grant.state:
         if new_state == "suspended" and codes != grant.suspension_json:
             db.session.execute(update(AccessGrant).where(AccessGrant.id == grant.id).values(suspension_json=codes))
-        return
+        return grant.state
     # Only from the state it was read in: if another transaction moved the grant first, this one records nothing.
-    if not try_move(AccessGrant, grant.id, "state", grant.state, {"state": new_state, "suspension_json": codes}):
-        return
+    if not try_move(AccessGrant, grant.id, "state", grant.state,
+                    {"state": new_state, "suspension_json": codes, **state_values(grant.state, new_state, now)}):
+        return grant.state
     occurred_at = _effective_moment(grant, facts, new_state, now)
     kind = _EVENT_FOR_STATE[new_state]
     details = {"reasons": json.loads(codes), "from": grant.state}
@@ -113,8 +124,9 @@ def _apply_grant_state(grant: GrantRow, facts: AccessFacts, decision: Decision, 
         _mark_reviews_missed(grant.id, now)
     record_event(None, f"access.grant_{kind}", object_type="access_grant", object_id=grant.id,
                  details={**details, "effective_at": occurred_at.isoformat()})
-    if kind in ("suspended", "resumed"):
+    if kind in ("suspended", "resumed", "queued"):
         notify.grant_state_changed(grant.id, kind, details["reasons"])
+    return new_state
 
 
 def _effective_moment(grant: GrantRow, facts: AccessFacts, new_state: str, now: datetime) -> datetime:

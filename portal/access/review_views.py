@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, refuse_on_form, viewer
+from portal.access.cap_rules import effective_grant_state
 from portal.access.decision import end_of_day_jst
 from portal.access.forms import CampaignForm, ReviewForm, date_from_parts
 from portal.access.grant_views import visible_systems
@@ -155,8 +156,9 @@ def review_export(campaign_id: int, fmt: str):
     apply_review_deadlines()
     header = [_("Grant"), _("Employee number"), _("Name"), _("Department"), _("Grant state"), _("Review"),
               _("Reviewed by"), _("Reviewed at (JST)"), _("Reason")]
+    now = utcnow()
     rows = [[i.grant.id, i.grant.person.employee_no, i.grant.person.name, i.grant.person.department.code,
-             i.grant.state, i.outcome, i.reviewed_by.employee_no if i.reviewed_by else "",
+             effective_grant_state(i.grant.state, i.grant.expires_at, now), i.outcome, i.reviewed_by.employee_no if i.reviewed_by else "",
              to_jst(i.reviewed_at).strftime("%Y-%m-%d %H:%M") if i.reviewed_at else "", i.reason]
             for i in campaign_items(campaign)]
     record_event(viewer(), "access.review_exported", object_type="review_campaign", object_id=campaign.id,

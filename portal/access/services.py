@@ -13,15 +13,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.access import notify
-from portal.access.models import AccessEvent, AccessGrant, AccessRequest, DepartmentCap, ProtectedSystem
+from portal.access.models import AccessEvent, AccessGrant, AccessRequest, ProtectedSystem
 from portal.access.queries import approver_ids_for, training_overview
 from portal.access.refresh import refresh_access_decisions
-from portal.access.rules import (
-    cap_allows, cap_limit, conflict_of_interest, effective_request_status, explanation_problem, reason_problem,
-)
+from portal.access.cap import admit_new_grant, cap_specs, headcounts, holders
+from portal.access.rules import conflict_of_interest, effective_request_status, explanation_problem, reason_problem
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow
 from portal.core.workflow import Meanwhile, StepLost, move_step, try_move
@@ -29,7 +28,7 @@ from portal.extensions import db
 from portal.org.models import Person
 
 OPEN_STATUSES = ("awaiting_approval", "awaiting_grant", "awaiting_training")
-LIVE_STATES = ("in_force", "suspended")
+LIVE_STATES = ("in_force", "suspended", "waiting_for_room")
 #: StepLost subjects of this feature (the views word them).
 REQUEST, GRANT = "access_request", "access_grant"
 
@@ -160,17 +159,11 @@ def decide_approval(actor: Person, request: AccessRequest, approve: bool, reason
         notify.request_decided(request)
 
 
-def department_cap_state(system: ProtectedSystem, department_id: int) -> tuple[int | None, int, int]:
-    """(cap percent or None, headcount of active people, people with a grant in force) for a department."""
-    cap = db.session.scalar(select(DepartmentCap.cap_percent).where(
-        DepartmentCap.system_id == system.id, DepartmentCap.department_id == department_id))
-    headcount = db.session.scalar(select(func.count(Person.id)).where(
-        Person.department_id == department_id, Person.active.is_(True)))
-    in_force = db.session.scalar(
-        select(func.count(func.distinct(AccessGrant.person_id))).join(Person, Person.id == AccessGrant.person_id)
-        .where(AccessGrant.system_id == system.id, AccessGrant.state == "in_force",
-               Person.department_id == department_id))
-    return cap, headcount or 0, in_force or 0
+def department_cap_state(system: ProtectedSystem, department_id: int) -> tuple[str | None, int, int]:
+    """(the cap as text, e.g. 13% or 3人, or None; headcount of active people; people with a grant in force)."""
+    spec = cap_specs([system.id], [department_id]).get((system.id, department_id))
+    return (spec.text() if spec else None, headcounts([department_id]).get(department_id, 0),
+            holders([system.id], [department_id])[(system.id, department_id)].in_force)
 
 
 def decide_grant(actor: Person, request: AccessRequest, decision: GrantDecision,
@@ -206,35 +199,32 @@ def decide_grant(actor: Person, request: AccessRequest, decision: GrantDecision,
         return GrantOutcome(waiting_for=lacking)
     if decision.days is None or not 1 <= decision.days <= system.max_grant_days:
         raise AccessError("days_out_of_range", "days", max_days=system.max_grant_days)
-    cap, headcount, in_force = department_cap_state(system, person.department_id)
-    live = db.session.scalar(select(AccessGrant).where(
-        AccessGrant.system_id == system.id, AccessGrant.person_id == person.id, AccessGrant.state.in_(LIVE_STATES)))
-    counted = in_force - (1 if live is not None and live.state == "in_force" else 0)
-    cap_figures = {"cap_percent": cap, "headcount": headcount, "in_force": counted,
-                   "limit": cap_limit(headcount, cap) if cap is not None else None}
-    overridden = False
-    if not cap_allows(counted, headcount, cap):
-        if not decision.override_cap:
-            raise AccessError("cap_reached", "override_cap", **cap_figures)
-        overridden = True
     # The request moves once: only the winner goes on to create the grant.
     _move_request(request, "awaiting_grant", status="granted", decided_by_id=actor.id, decided_at=now,
                   decision_reason=reason)
+    live = db.session.scalar(select(AccessGrant).where(
+        AccessGrant.system_id == system.id, AccessGrant.person_id == person.id, AccessGrant.state.in_(LIVE_STATES)))
+    # The standing cap, under its lock: in force, waiting for room (空き待ち), or in force by override.
+    entry = admit_new_grant(system.id, person, live, decision.override_cap)
+    cap_figures, overridden = entry.figures, entry.overridden
     if live is not None:
         _supersede(actor, live, request, now)
     grant = AccessGrant(request_id=request.id, system_id=system.id, person_id=person.id, granted_by_id=actor.id,
-                        granted_at=now, expires_at=now + timedelta(days=decision.days), state="in_force",
-                        cap_overridden=overridden)
+                        granted_at=now, expires_at=now + timedelta(days=decision.days), state=entry.state,
+                        cap_overridden=overridden, department_id=person.department_id,
+                        waiting_since=(entry.waiting_since or now) if entry.state == "waiting_for_room" else None)
     db.session.add(grant)
     db.session.flush()
-    _event(request, "granted", actor, now, grant=grant, state_after="in_force", reason=reason,
-           details={"days": decision.days, "expires_at": grant.expires_at.isoformat(), "cap_overridden": overridden})
+    _event(request, "granted", actor, now, grant=grant, state_after=entry.state, reason=reason,
+           details={"days": decision.days, "expires_at": grant.expires_at.isoformat(), "cap_overridden": overridden,
+                    "cap": cap_figures})
     if overridden:
         record_event(actor, "access.cap_overridden", object_type="access_grant", object_id=grant.id, reason=reason,
                      details={"system": system.code, "department": person.department.code, **cap_figures})
     record_event(actor, "access.granted", object_type="access_grant", object_id=grant.id, reason=reason,
                  details={"system": system.code, "person": person.employee_no, "request": request.id,
-                          "purpose": request.purpose, "expires_at": grant.expires_at.isoformat()})
+                          "purpose": request.purpose, "expires_at": grant.expires_at.isoformat(),
+                          "state": entry.state})
     refresh_access_decisions([person.id], system_ids=[system.id], now=now)
     notify.request_decided(request)
     return GrantOutcome(grant=grant)

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 
+from portal.access.cap import settle_departments
+from portal.access.cap_rules import CapSpec
 from portal.access.models import ApiToken, DepartmentCap, ProtectedSystem
 from portal.access.refresh import refresh_access_decisions
 from portal.access.services import AccessError
@@ -35,8 +37,8 @@ class SystemData:
     grant_owner_nos: list[str] = field(default_factory=list)
     max_grant_days: int = 180
     request_expiry_days: int = 14
-    #: {department code: cap percent}
-    caps: dict[str, int] = field(default_factory=dict)
+    #: {department code: cap percent, or a CapSpec (percent or people)}
+    caps: dict[str, int | CapSpec] = field(default_factory=dict)
 
 
 def _check(data: SystemData, existing: ProtectedSystem | None) -> tuple[list[Manual], list[Person]]:
@@ -99,27 +101,42 @@ def _summary(system: ProtectedSystem) -> dict:
             "grant_owners": [p.employee_no for p in system.grant_owners]}
 
 
-def set_department_caps(actor: Person | None, system: ProtectedSystem, caps: dict[str, int], audit: bool = True,
-                        reason: str = "") -> None:
-    """Replace the system's caps: {department code: percent of headcount}; absent = no cap."""
+def set_department_caps(actor: Person | None, system: ProtectedSystem, caps: dict[str, int | CapSpec],
+                        audit: bool = True, reason: str = "") -> None:
+    """Replace the system's caps: {department code: percent of headcount, or a CapSpec}; absent = no cap.
+
+    A larger cap lets the oldest waiting grants in at once; a smaller one may leave a department
+    over its cap, which is reported like an HR change (portal.access.cap_excess).
+    """
+    specs = {code: value if isinstance(value, CapSpec) else CapSpec(percent=value) for code, value in caps.items()}
     departments = dict(db.session.execute(select(Department.code, Department.id)
-                                          .where(Department.code.in_(list(caps)))).all())
-    unknown = sorted(set(caps) - set(departments))
+                                          .where(Department.code.in_(list(specs)))).all())
+    unknown = sorted(set(specs) - set(departments))
     if unknown:
         raise AccessError("department_unknown", "caps", names=", ".join(unknown))
-    if any(not isinstance(v, int) or not 0 <= v <= 100 for v in caps.values()):
+    if not all(_cap_valid(spec) for spec in specs.values()):
         raise AccessError("cap_invalid", "caps")
-    before = {c.department.code: c.cap_percent for c in db.session.scalars(
+    before = {c.department.code: CapSpec(c.cap_percent, c.cap_people).text() for c in db.session.scalars(
         select(DepartmentCap).where(DepartmentCap.system_id == system.id))}
     db.session.execute(delete(DepartmentCap).where(DepartmentCap.system_id == system.id))
-    if caps:
+    if specs:
         db.session.execute(insert(DepartmentCap), [
-            {"system_id": system.id, "department_id": departments[code], "cap_percent": percent}
-            for code, percent in sorted(caps.items())])
+            {"system_id": system.id, "department_id": departments[code], "cap_percent": spec.percent,
+             "cap_people": spec.people} for code, spec in sorted(specs.items())])
     db.session.flush()
     if audit:
         record_event(actor, "access.caps_changed", object_type="protected_system", object_id=system.code,
-                     reason=reason, details={"before": before, "after": dict(sorted(caps.items()))})
+                     reason=reason, details={"before": before,
+                                             "after": {code: spec.text() for code, spec in sorted(specs.items())}})
+    if system.id is not None:
+        settle_departments([system.id], check_excess=True, now=utcnow())
+
+
+def _cap_valid(spec: CapSpec) -> bool:
+    if (spec.percent is None) == (spec.people is None):
+        return False
+    value = spec.percent if spec.percent is not None else spec.people
+    return isinstance(value, int) and value >= 0 and (spec.people is not None or value <= 100)
 
 
 def hash_token(token: str) -> str:

@@ -9,7 +9,9 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.access import admin_views, grant_views, review_views  # noqa: F401  (same blueprint)
+from portal.access import cap_views, register_views  # noqa: F401  (same blueprint: standing cap, registers)
 from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, refuse_on_form, viewer
+from portal.access.cap import waiting_ahead
 from portal.access.forms import ApprovalForm, GrantForm, RequestForm, ReviewForm
 from portal.access.messages import reason_text
 from portal.access.models import AccessDecision, AccessGrant, AccessRequest, ProtectedSystem
@@ -175,6 +177,9 @@ def grant(request_id: int):
             elif outcome.refused_reasons:
                 flash(_("The grant was refused by the portal: %(reasons)s. The requester has been told.",
                         reasons="、".join(reason_text(r) for r in outcome.refused_reasons)), "error")
+            elif outcome.grant is not None and outcome.grant.state == "waiting_for_room":
+                flash(_("Granted, but the department's cap has no room: the grant waits for a place "
+                        "(%(ahead)s ahead of it).", ahead=waiting_ahead(outcome.grant)), "success")
             elif outcome.grant is not None:
                 flash(_("Granted until %(date)s.", date=to_jst(outcome.grant.expires_at).date().isoformat()), "success")
             else:

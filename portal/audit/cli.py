@@ -48,6 +48,7 @@ def audit_group() -> None:
 def audit_verify(anchor: str | None, batch: int) -> None:
     """Exit 0 when the chain holds and matches every anchor; 1 naming the first broken event or anchor."""
     from portal.audit.chain import check_anchor
+    from portal.audit.history import check_history, registered_tables
     from portal.audit.queries import check_audit_trail, stored_hash
 
     parsed = ANCHOR.match(anchor.strip()) if anchor else None
@@ -61,8 +62,15 @@ def audit_verify(anchor: str | None, batch: int) -> None:
         problem = check_anchor(seq, parsed.group(2), stored_hash(seq))
         if problem is not None:
             _broken(problem, None)
+    history_problems = check_history()
+    for problem in history_problems[:50]:
+        click.echo(f"history NOT RECONCILED: {problem.describe()}", err=True)
+    if history_problems:
+        click.echo(f"{len(history_problems)} history row(s) do not match the audit trail", err=True)
+        raise SystemExit(1)
     click.echo(f"audit trail verified: {_events(report.verified)}, chain intact")
     click.echo(_anchors_line(report))
+    click.echo(f"history reconciled with the audit trail: {', '.join(registered_tables()) or 'no tables'}")
     click.echo(f"last event {report.last_seq} hash {report.last_hash}")
 
 

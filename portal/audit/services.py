@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from portal.audit.anchors import anchor_line, append_anchor
 from portal.audit.chain import GENESIS_HASH, KEYED, ChainReport, event_hash
 from portal.audit.keys import current_keyring
+from portal.audit.history import take_seals
 from portal.audit.models import AuditEvent
 from portal.core.mail import OutgoingMail, render_mail
 from portal.core.timeutil import utcnow
@@ -47,6 +48,12 @@ def _take_chain_lock(session) -> None:
         session.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
 
 
+def lock_chain() -> None:
+    """Take the audit chain's lock now (held until the transaction ends), e.g. before another lock,
+    so that every transaction takes its locks in the same order."""
+    _take_chain_lock(db.session)
+
+
 def record_event(
     actor,
     action: str,
@@ -75,6 +82,9 @@ def record_event(
     ).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
     keys = current_keyring()
+    seals = take_seals(session)  # history rows added since the last event (the query above flushed them)
+    if seals:
+        details_clean["history"] = seals
     event = AuditEvent(
         seq=seq,
         occurred_at=utcnow(),

@@ -13,6 +13,7 @@ from portal.audit.chain import (
     BAD_ANCHOR, CUT_OFF, EDITED, LINK, MISSING, REWRITTEN, UNKEYED_AFTER_KEYED, UNKNOWN_KEY,
 )
 from portal.audit.forms import DATE_FIELDS, AuditFilterForm
+from portal.audit.history import check_history, registered_tables
 from portal.audit.queries import (
     chain_head, check_audit_trail, count_events, event_detail, known_actions, page_of_events, up_to_seq_for,
 )
@@ -98,6 +99,19 @@ def _problem_text(problem, report) -> str:
     return texts[problem.kind]()
 
 
+@bp.app_template_global("history_problem_text")
+def history_problem_text(problem) -> str:
+    """A history row that does not match the audit trail, in the reader's language."""
+    if problem.kind == "missing":
+        return _("%(table)s row %(key)s, sealed by audit event %(seq)s, is missing (deleted).", table=problem.table,
+                 key=problem.key, seq=problem.seq)
+    if problem.kind == "edited":
+        return _("%(table)s row(s) %(key)s, sealed by audit event %(seq)s, were edited.", table=problem.table,
+                 key=problem.key, seq=problem.seq)
+    return _("%(table)s row %(key)s is in no audit event (added outside the portal).", table=problem.table,
+             key=problem.key)
+
+
 @bp.route("/verify")
 @roles_required(*AUDIT_READERS)
 @limiter.limit("10 per minute")
@@ -107,7 +121,8 @@ def verify():
     problem_text = _problem_text(report.problem, report) if report.problem else None
     return render_template("audit/verify.html", report=report, problem_text=problem_text,
                            anchoring=bool(current_app.config.get("PORTAL_AUDIT_ANCHOR_DIR")),
-                           newest_anchor_name=_anchor_name(report.newest_anchor))
+                           newest_anchor_name=_anchor_name(report.newest_anchor),
+                           history_problems=check_history(), history_tables=registered_tables())
 
 
 def _export(export_format: str):

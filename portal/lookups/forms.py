@@ -68,3 +68,5 @@ class RegisterForm(FlaskForm):
 
     status = SelectField(_l("Status"), choices=[], validate_choice=False)
     department = SelectField(_l("Department"), choices=[], validate_choice=False)
+    asked_from = DatePartsField(_l("Asked from"))
+    asked_to = DatePartsField(_l("Asked until"))

@@ -186,24 +186,6 @@ def statistics_rows(first: date, last: date, scope: set[int] | None, system_id: 
     return list(db.session.execute(query))
 
 
-def register_page(viewer: Person, status: str = "", department_id: int | None = None) -> tuple[list, int]:
-    """(newest look-ups the viewer oversees, how many match): auditors and admins all; a manager those of
-    the departments they manage (where the requester was when asking, or is now)."""
-    query = select(LookupRequest)
-    scope = statistics_scope(viewer)
-    if scope is not None:
-        managed = scope or {-1}
-        query = query.join(Person, Person.id == LookupRequest.requester_id).where(
-            LookupRequest.department_id.in_(managed) | Person.department_id.in_(managed))
-    if status in rules.STATUS_FILTERS:
-        query = query.where(LookupRequest.status == status)
-    if department_id is not None:
-        query = query.where(LookupRequest.department_id == department_id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = list(db.session.scalars(query.order_by(LookupRequest.id.desc()).limit(LIST_LIMIT)))
-    return items, total or 0
-
-
 def register_departments(viewer: Person) -> list[Department]:
     """Departments the register's filter offers the viewer."""
     query = select(Department).order_by(Department.code)

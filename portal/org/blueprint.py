@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from portal.org import history
 from portal.org.messages import codes_text, field_change_text, person_label, role_label, roles_text, value_text
 
 bp = Blueprint("org", __name__, url_prefix="/org")
+bp.record_once(lambda _state: history.install())  # people created or moved one at a time get their history row
 
 
 @bp.context_processor

@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select, text, update
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow
 from portal.extensions import db
+from portal.org.history import record_import_history
 from portal.org.models import ROLES, Department, Person, PersonRole, department_managers
 from portal.org.sync_plan import (
     DepartmentState, OrgSnapshot, PersonState, SyncPlan, own_role_changes, plan_changes,
@@ -98,6 +99,7 @@ def apply_sync(actor: Person | None, plan: SyncPlan, source_name: str, details: 
     for ids in _chunks(ended):
         session.execute(update(Person).where(Person.id.in_(ids))
                         .values(active=False, session_version=Person.session_version + 1, updated_at=now))
+    record_import_history(plan, person_ids, dept_ids, now)  # joiners, moves, leavers, re-hires: past figures stay
     _replace_roles(actor, plan, person_ids, source)
     _replace_manages(actor, plan, person_ids, dept_ids, source)
     session.flush()
