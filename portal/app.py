@@ -1,6 +1,8 @@
 """The application factory: configuration, extensions, blueprints, CLI and errors."""
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from flask import Flask
@@ -30,11 +32,23 @@ def _configure(app: Flask, overrides: dict) -> None:
     instance_path.mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(instance_path))
     app.config.update(overrides)
+    if app.config.get("TESTING"):
+        _test_defaults(app, overrides)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
                                                              app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     proxies = app.config["PORTAL_TRUSTED_PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+
+def _test_defaults(app: Flask, overrides: dict) -> None:
+    """Tests run queued work at once, in the caller (Huey's immediate mode), and keep job files in a
+    temporary folder, never in instance/; tests of the queue itself choose memory:// (run with
+    portal.jobs.queue.run_pending) or a real storage."""
+    if not app.config.get("PORTAL_JOBS_URL"):
+        app.config["PORTAL_JOBS_URL"] = "immediate://"
+    if "PORTAL_FILES_DIR" not in overrides and not os.environ.get("PORTAL_FILES_DIR"):
+        app.config["PORTAL_FILES_DIR"] = tempfile.mkdtemp(prefix="portal-test-files-")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -65,6 +65,7 @@ def register_commands(app: Flask) -> None:
     from portal.dashboards.cli import dashboards_group  # dashboards (issue 5)
     from portal.demo.cli import demo_command
     from portal.instructions.cli import instructions_group  # corrective instructions (issue 7)
+    from portal.jobs.cli import jobs_group, worker_command  # the queue's consumers and jobs
     from portal.manuals.cli import publish_command
     from portal.org.cli import org_group
     from portal.reminders.cli import reminders_group  # reminders (issue 5)
@@ -83,3 +84,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(dashboards_group)  # dashboards (issue 5)
     app.cli.add_command(reminders_group)  # reminders (issue 5)
     app.cli.add_command(training_group)  # training statuses (issue 4)
+    app.cli.add_command(worker_command)  # the queue's consumers and jobs
+    app.cli.add_command(jobs_group)

@@ -75,6 +75,17 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_CERTIFICATE_SEAL": os.environ.get("PORTAL_CERTIFICATE_SEAL", ""),
         "PORTAL_REMINDER_DAYS_BEFORE": int(os.environ.get("PORTAL_REMINDER_DAYS_BEFORE", "7")),
         "PORTAL_VERIFY_RATE_LIMIT": os.environ.get("PORTAL_VERIFY_RATE_LIMIT", "30 per minute"),
+        # Background work: the Huey queue (empty: a SQLite file under instance/, for one machine;
+        # redis://host:6379/0 when several hosts run consumers), where job results are kept, when
+        # the daily tasks run (JST), and after how long a silent consumer's work is taken over.
+        "PORTAL_JOBS_URL": os.environ.get("PORTAL_JOBS_URL", ""),
+        "PORTAL_JOBS_SQLITE": str(instance_path / "jobs.sqlite3"),
+        "PORTAL_FILES_DIR": os.environ.get("PORTAL_FILES_DIR", str(instance_path / "files")),
+        "PORTAL_DAILY_AT": os.environ.get("PORTAL_DAILY_AT", "07:15"),
+        "PORTAL_JOBS_LEASE_SECONDS": int(os.environ.get("PORTAL_JOBS_LEASE_SECONDS", "60")),
+        "PORTAL_JOBS_KEEP_DAYS": int(os.environ.get("PORTAL_JOBS_KEEP_DAYS", "7")),
+        #: Certificates rendered per part of a bulk export job (the unit consumers share and take over).
+        "PORTAL_JOBS_CERTIFICATES_PER_PART": int(os.environ.get("PORTAL_JOBS_CERTIFICATES_PER_PART", "200")),
     }
 
 

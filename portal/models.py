@@ -9,3 +9,5 @@ from portal.certificates.models import CertificateRevocation  # noqa: F401  (iss
 from portal.dashboards.models import CompletionCell, CompletionSnapshot  # noqa: F401  (issue 5)
 from portal.reminders.models import ReminderLog  # noqa: F401  (issue 5)
 from portal.lookups.models import LookupEvent, LookupRequest  # noqa: F401  (issue 7, look-up requests)
+from portal.jobs.models import Job, JobPart, ScheduleRun  # noqa: F401  (jobs and schedules)
+from portal.outbox.models import OutboxMail  # noqa: F401  (the mail outbox)

@@ -149,6 +149,15 @@ ROUTES = [
     Route("certificates.download", "GET", "/certificates/999999.pdf", SIGNED_IN),
     Route("certificates.revoke", "POST", "/certificates/999999/revoke", {"admin"}),
     Route("certificates.export", "GET", "/certificates/export", {"training_admin", "admin"}),
-    Route("certificates.export_zip", "GET", "/certificates/export.zip", {"training_admin", "admin"}),
+    Route("certificates.export", "POST", "/certificates/export", {"training_admin", "admin"}),
     Route("verify.certificate", "GET", "/verify/not-a-real-code", ANYONE),
+    # Jobs: My downloads. Job 999999 does not exist: 404 for those let in (a job someone else started
+    # is 404 too, except for admins). Auditors cancel their own exports (not a change to the organisation).
+    Route("downloads.index", "GET", "/downloads/", SIGNED_IN),
+    Route("downloads.status", "GET", "/downloads/status.json", SIGNED_IN),
+    Route("downloads.everyone", "GET", "/downloads/all", {"admin"}),
+    Route("downloads.cancel", "POST", "/downloads/999999/cancel", SIGNED_IN),
+    Route("downloads.file", "GET", "/downloads/999999/file", SIGNED_IN),
+    Route("outbox.index", "GET", "/admin/mail/", {"admin"}),
+    Route("outbox.retry", "POST", "/admin/mail/999999/retry", {"admin"}),
 ]

@@ -65,7 +65,7 @@ def _status_header() -> list[str]:
     return [dashboard_status_label(status) for status in queries.STATUS_COLUMNS]
 
 
-def _pair_table(pairs, people, titles, slugs, department_code: str) -> tuple[list, list]:
+def pair_table(pairs, people, titles, slugs, department_code: str) -> tuple[list, list]:
     """Person × manual rows by kana reading, then manual."""
     header = [_("Department code"), _("Employee number"), _("Full name"), _("Reading (kana)"), _("Manual"),
               _("Manual ID"), _("Status"), _("Due date"), _("Attested edition"), _("Attested (JST)")]
@@ -95,8 +95,8 @@ def department_export(department_id: int, fmt: str):
     tables = {
         "summary": (_("Summary"), [_("Manual"), _("Manual ID"), *_status_header(), _("Assigned"),
                                    _("Share current (%)")], summary),
-        "behind": (_("Overdue"), *_pair_table(behind, people, titles, slugs, department.code)),
-        "people": (_("People"), *_pair_table(pairs, people, titles, slugs, department.code)),
+        "behind": (_("Overdue"), *pair_table(behind, people, titles, slugs, department.code)),
+        "people": (_("People"), *pair_table(pairs, people, titles, slugs, department.code)),
     }
     return _send("department", fmt, tables, f"dashboard-{department.code}",
                  {"department": department.code, "as_of": today.isoformat()})

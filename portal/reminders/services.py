@@ -12,6 +12,7 @@ Everything here flushes and never commits: the CLI and the views commit at the e
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -101,8 +102,14 @@ def _claim(claim: str, now: datetime, *where) -> int:
     return result.rowcount or 0
 
 
+def message_key(log_ids: list[int]) -> str:
+    """The outbox key of the message that covers these reminder rows (the same rows, the same message)."""
+    digest = hashlib.sha256(",".join(str(i) for i in sorted(log_ids)).encode()).hexdigest()[:32]
+    return f"reminder:{digest}"
+
+
 def mark_sent(log_ids: list[int], now: datetime) -> None:
-    """The mail server accepted the message: these rows are done."""
+    """The message is in the outbox (sent by a consumer, retried until the server accepts it): these rows are done."""
     db.session.execute(update(ReminderLog).where(ReminderLog.id.in_(log_ids)).values(sent_at=now)
                        .execution_options(synchronize_session=False))
 
