@@ -47,6 +47,7 @@ ROUTES = [
     Route("audit.verify", "GET", "/audit/verify", {"auditor", "admin"}),
     Route("audit.export_csv", "GET", "/audit/export.csv", {"auditor", "admin"}),
     Route("audit.export_xlsx", "GET", "/audit/export.xlsx", {"auditor", "admin"}),
+    Route("audit.export_job", "POST", "/audit/export-job", {"auditor", "admin"}),
     # Corrective instructions (issue 7). Instruction 999999 does not exist: 404 for those let in.
     # Auditors read everything but get 403 on every write, acknowledging included.
     Route("instructions.register", "GET", "/instructions/", SIGNED_IN),
@@ -144,6 +145,8 @@ ROUTES = [
     Route("dashboards.organisation_export", "GET", "/dashboards/organisation/export.csv",
           {"training_admin", "auditor", "admin"}),
     Route("dashboards.refresh", "POST", "/dashboards/organisation/refresh", {"training_admin", "admin"}),
+    Route("dashboards.people_export", "POST", "/dashboards/organisation/people-export",
+          {"training_admin", "auditor", "admin"}),
     Route("certificates.mine", "GET", "/certificates/", SIGNED_IN),
     Route("certificates.detail", "GET", "/certificates/999999", SIGNED_IN),
     Route("certificates.download", "GET", "/certificates/999999.pdf", SIGNED_IN),

@@ -68,6 +68,12 @@ def _time_left_text(seconds: int | None) -> str:
     return ngettext("About %(num)d minute left", "About %(num)d minutes left", minutes)
 
 
+def _count_text(done: int, total: int) -> str:
+    done_text, total_text = f"{done:,}", f"{total:,}"
+    return _("%(done)s of %(total)s (%(percent)s%%)", done=done_text, total=total_text,
+             percent=queries.percent(done, total))
+
+
 def job_status(job: Job, now) -> dict:
     """What the page and status.json show of one job."""
     kind = job_kinds().get(job.kind)
@@ -77,8 +83,7 @@ def job_status(job: Job, now) -> dict:
         "id": job.id, "state": job.state, "state_label": str(STATE_LABELS[job.state]),
         "label": str(kind.label) if kind else job.kind, "done": job.done, "total": job.total,
         "percent": queries.percent(job.done, job.total), "seconds_left": left,
-        "count_text": _("%(done)s of %(total)s (%(percent)s%%)", done=f"{job.done:,}", total=f"{job.total:,}",
-                        percent=queries.percent(job.done, job.total)),
+        "count_text": _count_text(job.done, job.total),
         "time_left": _time_left_text(left) if job.state == "running" else "",
         "finished": job.state in FINAL_STATES,
         "download_url": url_for(".file", job_id=job.id) if ready and job.result_path else "",

@@ -110,12 +110,12 @@ def send_batch(lease: str, mails: list) -> tuple[int, int]:
     return sent, failed
 
 
-def drain_outbox(max_batches: int = 200) -> dict:
-    """The `outbox.drain` task: send what is due, batch by batch, until none is left or the server fails."""
+def drain_outbox(max_batches: int = 200, now: datetime | None = None) -> dict:
+    """The `outbox.drain` task: send what is due (at `now`), batch by batch, until none is left or the server fails."""
     totals = {"sent": 0, "failed": 0}
     for _ in range(max_batches):
         lease = uuid.uuid4().hex
-        mails = claim_batch(lease, utcnow())
+        mails = claim_batch(lease, now or utcnow())
         if not mails:
             break
         sent, failed = send_batch(lease, mails)
