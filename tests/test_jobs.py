@@ -173,3 +173,17 @@ def test_the_job_is_announced_after_the_commit_only(app, org):
     job = _recount_job()
     announce_job(job.id)
     assert [task.args for task in huey.pending()] == [(job.id,)]
+
+
+def test_the_sweep_finds_jobs_whose_consumer_died_or_whose_message_was_lost_and_leaves_busy_ones(app, clock):
+    lease = timedelta(seconds=app.config["PORTAL_JOBS_LEASE_SECONDS"])
+    lost = _recount_job()  # announced to nobody
+    busy = _recount_job()
+    claim_next_part(busy.id, new_lease(), clock.now)
+    assert engine.rescue_jobs(clock.now) == []  # a new job's message may still be on its way
+    clock.advance(seconds=lease.total_seconds() / 2)
+    Progress(busy.id, busy.parts[0].id, db.session.get(JobPart, busy.parts[0].id).lease).beat()
+    clock.advance(seconds=lease.total_seconds() / 2 + 1)
+    assert engine.rescue_jobs(clock.now) == [lost.id]  # busy beat half a lease ago
+    clock.advance(seconds=lease.total_seconds())
+    assert sorted(engine.rescue_jobs(clock.now)) == [lost.id, busy.id]  # busy's consumer went silent

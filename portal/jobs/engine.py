@@ -25,7 +25,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 
 from portal.core.timeutil import utcnow
 from portal.extensions import db
@@ -275,11 +275,19 @@ def remove_files(job_id: int) -> None:
     shutil.rmtree(job_dir(job_id), ignore_errors=True)
 
 
+def _has_part(*where):
+    return exists().where(JobPart.job_id == Job.id, *where)
+
+
 def rescue_jobs(now: datetime) -> list[int]:
-    """Unfinished jobs nobody has touched for a lease (their message was lost or their consumer died)."""
+    """Unfinished jobs that need a consumer: one holds a part it stopped beating for (it died), or nobody
+    works on a job whose last sign of life is a lease old (its queue message was lost)."""
     stale = now - lease_duration()
-    last_sign = func.coalesce(Job.heartbeat_at, Job.created_at)
-    return list(db.session.scalars(select(Job.id).where(Job.state.in_(("queued", "running")), last_sign < stale)))
+    dead_holder = _has_part(JobPart.state == "running", JobPart.heartbeat_at < stale)
+    forgotten = and_(~_has_part(JobPart.state == "running"), _has_part(JobPart.state == "queued"),
+                     func.coalesce(Job.heartbeat_at, Job.created_at) < stale)
+    return list(db.session.scalars(select(Job.id).where(Job.state.in_(("queued", "running")),
+                                                        or_(dead_holder, forgotten))))
 
 
 def expire_results(now: datetime) -> int:

@@ -24,8 +24,9 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 EXTENSION = "portal_queue"
-#: A tick's lock expires by itself: a consumer killed mid-tick must not stop the others' ticks.
-TICK_LOCK_SECONDS = 120
+#: A tick's lock expires by itself (a tick takes milliseconds): a consumer killed mid-tick must not stop
+#: the others' next ticks.
+TICK_LOCK_SECONDS = 50
 
 
 def build_huey(app: Flask) -> Huey:
