@@ -61,6 +61,7 @@ def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
     from portal.access.cli import access_group, systems_group  # access (issue 6)
     from portal.audit.cli import audit_group
+    from portal.backups.cli import backup_command, restore_command
     from portal.certificates.cli import certificates_group  # certificates (issue 5)
     from portal.dashboards.cli import dashboards_group  # dashboards (issue 5)
     from portal.demo.cli import demo_command
@@ -84,5 +85,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(dashboards_group)  # dashboards (issue 5)
     app.cli.add_command(reminders_group)  # reminders (issue 5)
     app.cli.add_command(training_group)  # training statuses (issue 4)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(worker_command)  # the queue's consumers and jobs
     app.cli.add_command(jobs_group)
