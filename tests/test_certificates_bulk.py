@@ -72,7 +72,7 @@ def test_admin_starts_a_departments_zip_as_a_job_and_downloads_it_when_ready(app
     page = client.get("/downloads/").get_data(as_text=True)
     db.session.refresh(job)
     assert (job.state, job.done, job.total) == ("done", 3, 3), job.error
-    assert "ダウンロード" in page and f"/downloads/{job.id}/file" in page
+    assert "完了" in page and f"/downloads/{job.id}/file" in page
     response = client.get(f"/downloads/{job.id}/file")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="certificates-SALES-')

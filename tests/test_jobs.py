@@ -147,7 +147,7 @@ def test_a_cancelled_job_does_no_more_work_and_keeps_nothing(app, client, login,
     [event] = events("job.cancelled")
     assert event.object_id == str(job.id)
     again = client.post(f"/downloads/{job.id}/cancel", data={"csrf_token": token})
-    assert "既に" in client.get(again.headers["Location"]).get_data(as_text=True) or again.status_code == 302
+    assert "この処理は既に終わっていました。" in client.get(again.headers["Location"]).get_data(as_text=True)
 
 
 def test_results_are_deleted_after_seven_days(app, client, login, org, clock):
@@ -161,8 +161,13 @@ def test_results_are_deleted_after_seven_days(app, client, login, org, clock):
     assert engine.expire_results(clock.now) == 1
     db.session.refresh(job)
     assert job.state == "expired" and not path.exists()
-    response = client.get(f"/downloads/{job.id}/file")
-    assert response.status_code == 302 and events("job.downloaded") == []
+    from tests.certificates_fixtures import client_for
+
+    browser = client_for(app, org.training_admin)  # a week later: signed in again
+    response = browser.get(f"/downloads/{job.id}/file")
+    assert response.status_code == 302 and response.headers["Location"] == "/downloads/"
+    assert events("job.downloaded") == []
+    assert "保存期間は7日です" in browser.get("/downloads/").get_data(as_text=True)
 
 
 def test_the_job_is_announced_after_the_commit_only(app, org):

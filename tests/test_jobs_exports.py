@@ -87,3 +87,14 @@ def test_the_recount_runs_as_a_job_and_links_to_the_heat_map(app, client, login,
     assert status["state"] == "done" and status["result_url"] == "/dashboards/organisation"
     assert status["download_url"] == ""
     assert "33%" in client.get("/dashboards/organisation").get_data(as_text=True)
+
+
+def test_the_status_rebuild_can_run_as_a_job(app, org):
+    from portal.training.status_rows import check
+
+    result = app.test_cli_runner().invoke(args=["training", "rebuild-status", "--in-background"])
+    assert result.exit_code == 0 and "queued" in result.output
+    job = _latest_job()
+    assert job.state == "queued" and job.kind == "training.rebuild_status"
+    run_pending(app)
+    assert _latest_job().state == "done" and check(org.today) == []
