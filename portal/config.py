@@ -80,6 +80,8 @@ def load_config(instance_path: Path) -> dict:
         # the daily tasks run (JST), and after how long a silent consumer's work is taken over.
         "PORTAL_JOBS_URL": os.environ.get("PORTAL_JOBS_URL", ""),
         "PORTAL_JOBS_SQLITE": str(instance_path / "jobs.sqlite3"),
+        #: The queue's name (its keys' prefix in Redis): two portals sharing one Redis need two names.
+        "PORTAL_JOBS_NAME": os.environ.get("PORTAL_JOBS_NAME", "portal"),
         "PORTAL_FILES_DIR": os.environ.get("PORTAL_FILES_DIR", str(instance_path / "files")),
         "PORTAL_DAILY_AT": os.environ.get("PORTAL_DAILY_AT", "07:15"),
         "PORTAL_JOBS_LEASE_SECONDS": int(os.environ.get("PORTAL_JOBS_LEASE_SECONDS", "60")),
