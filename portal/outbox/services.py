@@ -52,12 +52,14 @@ def queue_mail(mail: OutgoingMail, key: str | None = None, session: Session | No
     key = key or mail.key or new_key("mail")
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
+    # RETURNING says whether a row went in (psycopg reports no rowcount for this INSERT).
     inserted = session.execute(module.insert(OutboxMail).values(
         key=key[:200], to_address=mail.to, subject=mail.subject, body=mail.body, state="queued", attempts=0,
-        next_attempt_at=now, created_at=now, last_error="").on_conflict_do_nothing(index_elements=["key"])).rowcount
+        next_attempt_at=now, created_at=now, last_error="").on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMail.id)).scalar()
     install()
     session.info[_WAKE] = True
-    return inserted == 1
+    return inserted is not None
 
 
 def queue_mails(mails: Iterable[OutgoingMail], prefix: str = "mail") -> int:
