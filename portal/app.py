@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 from flask import Flask
@@ -48,7 +49,8 @@ def _test_defaults(app: Flask, overrides: dict) -> None:
     if not app.config.get("PORTAL_JOBS_URL"):
         app.config["PORTAL_JOBS_URL"] = "immediate://"
     if "PORTAL_FILES_DIR" not in overrides and not os.environ.get("PORTAL_FILES_DIR"):
-        app.config["PORTAL_FILES_DIR"] = tempfile.mkdtemp(prefix="portal-test-files-")
+        # Created only when a job writes a file there.
+        app.config["PORTAL_FILES_DIR"] = os.path.join(tempfile.gettempdir(), f"portal-test-files-{uuid.uuid4().hex}")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

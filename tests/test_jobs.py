@@ -133,7 +133,8 @@ def test_only_the_starter_and_admins_download_and_every_download_is_audited(app,
     assert response.status_code == 200 and response.data.startswith(b"PK")
     response.close()
     assert [e.actor_id for e in events("job.downloaded")] == [org.admin.id]
-    assert f"job-{job.id}" in admin.get("/downloads/all").get_data(as_text=True)
+    everyone = admin.get("/downloads/all").get_data(as_text=True)
+    assert f"job-{job.id}" in everyone and "佐藤 花子（T1）" in everyone
 
 
 def test_a_cancelled_job_does_no_more_work_and_keeps_nothing(app, client, login, org):
@@ -192,3 +193,17 @@ def test_the_sweep_finds_jobs_whose_consumer_died_or_whose_message_was_lost_and_
     assert engine.rescue_jobs(clock.now) == [lost.id]  # busy beat half a lease ago
     clock.advance(seconds=lease.total_seconds())
     assert sorted(engine.rescue_jobs(clock.now)) == [lost.id, busy.id]  # busy's consumer went silent
+
+
+def test_the_time_left_reads_as_people_expect(app):
+    from portal.jobs.views import job_status
+
+    now = T0 + timedelta(seconds=20)
+    job = Job(id=1, kind="certificates.zip", state="running", done=10, total=40, started_at=T0, result_path="",
+              error="")
+    with app.test_request_context():
+        assert job_status(job, now)["time_left"] == "残り約1分" and job_status(job, now)["count_text"] == "40件中10件（25%）"
+        job.done = 40
+        assert job_status(job, now)["time_left"] == "ファイルをまとめています…"
+        job.state, job.done = "queued", 0
+        assert job_status(job, now)["time_left"] == ""

@@ -60,6 +60,7 @@ class Job(db.Model):
 
     parts: Mapped[list["JobPart"]] = relationship(back_populates="job", cascade="all, delete-orphan",
                                                   order_by="(JobPart.stage, JobPart.number)")
+    started_by: Mapped["Person | None"] = relationship("Person")
 
     @property
     def params(self) -> dict:

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from portal.core.timeutil import as_utc
 from portal.extensions import db
@@ -20,6 +21,8 @@ def recent_jobs(person_id: int | None, now: datetime) -> list[Job]:
     stmt = select(Job).where(or_(Job.state.not_in(FINAL_STATES), Job.created_at >= since))
     if person_id is not None:
         stmt = stmt.where(Job.started_by_id == person_id)
+    else:
+        stmt = stmt.options(selectinload(Job.started_by))  # admins' list names who started each job
     return list(db.session.scalars(stmt.order_by(Job.created_at.desc(), Job.id.desc()).limit(LISTED)))
 
 

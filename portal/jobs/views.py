@@ -59,7 +59,11 @@ def load_job(job_id: int) -> Job:
     return job
 
 
-def _time_left_text(seconds: int | None) -> str:
+def _time_left_text(job: Job, seconds: int | None) -> str:
+    if job.state != "running":
+        return ""
+    if job.total and job.done >= job.total:
+        return _("Putting the file together…")
     if seconds is None:
         return _("Estimating the time left…")
     if seconds < 60:
@@ -84,7 +88,7 @@ def job_status(job: Job, now) -> dict:
         "label": str(kind.label) if kind else job.kind, "done": job.done, "total": job.total,
         "percent": queries.percent(job.done, job.total), "seconds_left": left,
         "count_text": _count_text(job.done, job.total),
-        "time_left": _time_left_text(left) if job.state == "running" else "",
+        "time_left": _time_left_text(job, left),
         "finished": job.state in FINAL_STATES,
         "download_url": url_for(".file", job_id=job.id) if ready and job.result_path else "",
         "result_url": url_for(kind.result_endpoint) if ready and kind and kind.result_endpoint else "",
