@@ -27,7 +27,7 @@ from portal.jobs.services import JobRefused, cancel_job, may_see, record_downloa
 bp = Blueprint("downloads", __name__, url_prefix="/downloads")
 
 STATE_LABELS = {
-    "queued": _l("Waiting"), "running": _l("In progress"), "done": _l("Ready"), "failed": _l("Failed"),
+    "queued": _l("Waiting"), "running": _l("Processing"), "done": _l("Ready"), "failed": _l("Failed"),
     "cancelled": _l("Cancelled"), "expired": _l("Deleted"),
 }
 ERRORS = {

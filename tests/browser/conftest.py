@@ -48,6 +48,10 @@ def portal_app(tmp_path_factory):
         "SESSION_COOKIE_SECURE": False,  # as PORTAL_INSECURE_HTTP=1: plain http on 127.0.0.1
         "REMEMBER_COOKIE_SECURE": False,
         "PORTAL_MAIL_DIR": str(folder / "mail"),
+        # A queue in this process's memory, run by the tests themselves (tests/browser/helpers.py:
+        # run_queue), so that the pages show a job waiting, then its progress, then its result.
+        "PORTAL_JOBS_URL": "memory://",
+        "PORTAL_FILES_DIR": str(folder / "files"),
     })
     runner = application.test_cli_runner()
     for command in (["init"], ["demo"]):
