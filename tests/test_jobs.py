@@ -207,3 +207,13 @@ def test_the_time_left_reads_as_people_expect(app):
         assert job_status(job, now)["time_left"] == "ファイルをまとめています…"
         job.state, job.done = "queued", 0
         assert job_status(job, now)["time_left"] == ""
+
+
+def test_the_commands_list_jobs_and_schedule_and_a_worker_needs_a_shared_queue(app, org):
+    runner = app.test_cli_runner()
+    job = _recount_job()
+    listed = runner.invoke(args=["jobs", "list"])
+    assert listed.exit_code == 0 and f"{job.id}\tdashboards.recount\tqueued\t0/0" in listed.output
+    assert "daily at 07:15 JST" in runner.invoke(args=["jobs", "schedule"]).output
+    refused = runner.invoke(args=["worker"])
+    assert refused.exit_code == 2 and "memory://" in refused.output
