@@ -21,11 +21,17 @@ OIDC_PROVIDER := tests/oidc_provider
 # (several processes or hosts share counts only through PORTAL_RATELIMIT_STORAGE_URI=redis://...).
 # PORTAL_INSECURE_HTTP=1 lets the session cookie travel over plain http://127.0.0.1.
 # PORTAL_DEMO_RELAX_2FA=1 lets the public demo sign-ins skip the second factor (never in production).
+# Beside it, one queue consumer (`portal worker`: exports, mail, the daily schedule). A background
+# process of a script may ignore Ctrl+C, so the trap stops it when gunicorn ends (Ctrl+C or an error).
+# --graceful-timeout 3: Ctrl+C reaches gunicorn's worker twice (from the terminal and from its master),
+# and gunicorn 27's gthread worker can then deadlock in its own signal handler until the master kills it.
 run: setup system-packages
 	$(BIN)/portal init
 	$(BIN)/portal demo --if-empty
-	@echo "Portal: http://127.0.0.1:$(PORT)  (demo sign-ins are listed in README.md; Ctrl+C stops it)"
-	PORTAL_INSECURE_HTTP=1 PORTAL_DEMO_RELAX_2FA=1 $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --access-logfile - 'portal:create_app()'
+	@echo "Portal: http://127.0.0.1:$(PORT)  (demo sign-ins are listed in README.md; Ctrl+C stops it and its consumer)"
+	@PORTAL_INSECURE_HTTP=1 PORTAL_DEMO_RELAX_2FA=1 sh -c '$(BIN)/portal worker & worker=$$!; \
+	  trap "kill $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
+	  $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --graceful-timeout 3 --access-logfile - "portal:create_app()"'
 
 test: setup system-packages-test oidc-provider
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+import uuid
 from pathlib import Path
 
 from flask import Flask
@@ -40,11 +42,24 @@ def _configure(app: Flask, overrides: dict) -> None:
     keyring_from(app.config["PORTAL_AUDIT_KEY"], app.config["PORTAL_AUDIT_KEYS_OLD"])  # refuse a bad key at start
     app.request_class = PortalRequest
     app.url_map.converters["int"] = BoundedIntConverter  # before any blueprint adds an <int:…> rule
+    if app.config.get("TESTING"):
+        _test_defaults(app, overrides)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
                                                              app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     proxies = app.config["PORTAL_TRUSTED_PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+
+def _test_defaults(app: Flask, overrides: dict) -> None:
+    """Tests run queued work at once, in the caller (Huey's immediate mode), and keep job files in a
+    temporary folder, never in instance/; tests of the queue itself choose memory:// (run with
+    portal.jobs.queue.run_pending) or a real storage."""
+    if not app.config.get("PORTAL_JOBS_URL"):
+        app.config["PORTAL_JOBS_URL"] = "immediate://"
+    if "PORTAL_FILES_DIR" not in overrides and not os.environ.get("PORTAL_FILES_DIR"):
+        # Created only when a job writes a file there.
+        app.config["PORTAL_FILES_DIR"] = os.path.join(tempfile.gettempdir(), f"portal-test-files-{uuid.uuid4().hex}")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

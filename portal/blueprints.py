@@ -18,8 +18,11 @@ def BLUEPRINTS():  # noqa: N802 - reads as a constant list at the call site
     from portal.certificates.verify_views import bp as verify_bp  # certificates (issue 5)
     from portal.certificates.views import bp as certificates_bp  # certificates (issue 5)
     from portal.dashboards.views import bp as dashboards_bp  # dashboards (issue 5)
+    from portal.jobs.views import bp as downloads_bp  # jobs and my downloads
+    from portal.outbox.views import bp as outbox_bp  # the mail outbox
 
     return [auth_bp, home_bp, org_bp, audit_bp, instructions_bp, lookups_bp, manuals_bp,
             access_bp, access_api_bp,  # access (issue 6)
             training_bp, training_api_bp,  # training (issue 4)
-            dashboards_bp, certificates_bp, verify_bp]  # dashboards, certificates (issue 5)
+            dashboards_bp, certificates_bp, verify_bp,  # dashboards, certificates (issue 5)
+            downloads_bp, outbox_bp]  # jobs, my downloads, the mail outbox

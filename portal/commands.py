@@ -62,10 +62,12 @@ def register_commands(app: Flask) -> None:
     from portal.access.cli import access_group, systems_group  # access (issue 6)
     from portal.audit.cli import audit_group
     from portal.auth.cli import accounts_group  # local accounts (issue 12)
+    from portal.backups.cli import backup_command, restore_command
     from portal.certificates.cli import certificates_group  # certificates (issue 5)
     from portal.dashboards.cli import dashboards_group  # dashboards (issue 5)
     from portal.demo.cli import demo_command
     from portal.instructions.cli import instructions_group  # corrective instructions (issue 7)
+    from portal.jobs.cli import jobs_group, worker_command  # the queue's consumers and jobs
     from portal.manuals.cli import publish_command
     from portal.org.cli import org_group
     from portal.reminders.cli import reminders_group  # reminders (issue 5)
@@ -85,3 +87,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(reminders_group)  # reminders (issue 5)
     app.cli.add_command(training_group)  # training statuses (issue 4)
     app.cli.add_command(accounts_group)  # local accounts (issue 12)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+    app.cli.add_command(worker_command)  # the queue's consumers and jobs
+    app.cli.add_command(jobs_group)

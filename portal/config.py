@@ -110,6 +110,19 @@ def load_config(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         # The compliance team's address: told (with the grant owners) when a department is over its cap.
         "PORTAL_COMPLIANCE_MAIL": os.environ.get("PORTAL_COMPLIANCE_MAIL", ""),
+        # Background work: the Huey queue (empty: a SQLite file under instance/, for one machine;
+        # redis://host:6379/0 when several hosts run consumers), where job results are kept, when
+        # the daily tasks run (JST), and after how long a silent consumer's work is taken over.
+        "PORTAL_JOBS_URL": os.environ.get("PORTAL_JOBS_URL", ""),
+        "PORTAL_JOBS_SQLITE": str(instance_path / "jobs.sqlite3"),
+        #: The queue's name (its keys' prefix in Redis): two portals sharing one Redis need two names.
+        "PORTAL_JOBS_NAME": os.environ.get("PORTAL_JOBS_NAME", "portal"),
+        "PORTAL_FILES_DIR": os.environ.get("PORTAL_FILES_DIR", str(instance_path / "files")),
+        "PORTAL_DAILY_AT": os.environ.get("PORTAL_DAILY_AT", "07:15"),
+        "PORTAL_JOBS_LEASE_SECONDS": int(os.environ.get("PORTAL_JOBS_LEASE_SECONDS", "60")),
+        "PORTAL_JOBS_KEEP_DAYS": int(os.environ.get("PORTAL_JOBS_KEEP_DAYS", "7")),
+        #: Certificates rendered per part of a bulk export job (the unit consumers share and take over).
+        "PORTAL_JOBS_CERTIFICATES_PER_PART": int(os.environ.get("PORTAL_JOBS_CERTIFICATES_PER_PART", "200")),
     }
 
 

@@ -13,3 +13,5 @@ from portal.auth.models import AccountToken, RecoveryCode, TwoFactor  # noqa: F4
 from portal.auth.models import OidcUsedValue  # noqa: F401  (company SSO: used state/nonce/jti)
 from portal.org.history import PersonDepartmentHistory  # noqa: F401  (standing cap and history)
 from portal.access.control_models import CapExcess, CoverageSnapshot, TransferConfirmation  # noqa: F401  (standing cap)
+from portal.jobs.models import Job, JobPart, ScheduleRun  # noqa: F401  (jobs and schedules)
+from portal.outbox.models import OutboxMail  # noqa: F401  (the mail outbox)

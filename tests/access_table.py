@@ -61,6 +61,7 @@ ROUTES = [
     Route("audit.verify", "GET", "/audit/verify", {"auditor", "admin"}),
     Route("audit.export_csv", "GET", "/audit/export.csv", {"auditor", "admin"}),
     Route("audit.export_xlsx", "GET", "/audit/export.xlsx", {"auditor", "admin"}),
+    Route("audit.export_job", "POST", "/audit/export-job", {"auditor", "admin"}),
     # Corrective instructions (issue 7). Instruction 999999 does not exist: 404 for those let in.
     # Auditors read everything but get 403 on every write, acknowledging included.
     Route("instructions.register", "GET", "/instructions/", SIGNED_IN),
@@ -166,11 +167,22 @@ ROUTES = [
     Route("dashboards.organisation_export", "GET", "/dashboards/organisation/export.csv",
           {"training_admin", "auditor", "admin"}),
     Route("dashboards.refresh", "POST", "/dashboards/organisation/refresh", {"training_admin", "admin"}),
+    Route("dashboards.people_export", "POST", "/dashboards/organisation/people-export",
+          {"training_admin", "auditor", "admin"}),
     Route("certificates.mine", "GET", "/certificates/", SIGNED_IN),
     Route("certificates.detail", "GET", "/certificates/999999", SIGNED_IN),
     Route("certificates.download", "GET", "/certificates/999999.pdf", SIGNED_IN),
     Route("certificates.revoke", "POST", "/certificates/999999/revoke", {"admin"}),
     Route("certificates.export", "GET", "/certificates/export", {"training_admin", "admin"}),
-    Route("certificates.export_zip", "GET", "/certificates/export.zip", {"training_admin", "admin"}),
+    Route("certificates.export", "POST", "/certificates/export", {"training_admin", "admin"}),
     Route("verify.certificate", "GET", "/verify/not-a-real-code", ANYONE),
+    # Jobs: My downloads. Job 999999 does not exist: 404 for those let in (a job someone else started
+    # is 404 too, except for admins). Auditors cancel their own exports (not a change to the organisation).
+    Route("downloads.index", "GET", "/downloads/", SIGNED_IN),
+    Route("downloads.status", "GET", "/downloads/status.json", SIGNED_IN),
+    Route("downloads.everyone", "GET", "/downloads/all", {"admin"}),
+    Route("downloads.cancel", "POST", "/downloads/999999/cancel", SIGNED_IN),
+    Route("downloads.file", "GET", "/downloads/999999/file", SIGNED_IN),
+    Route("outbox.index", "GET", "/admin/mail/", {"admin"}),
+    Route("outbox.retry", "POST", "/admin/mail/999999/retry", {"admin"}),
 ]

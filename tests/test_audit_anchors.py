@@ -198,7 +198,7 @@ def test_an_anchor_line_edited_to_match_a_rewrite_is_reported(app, make_person, 
 def test_the_anchor_is_mailed_to_the_auditors_and_logged(app, make_person, tmp_path):
     add_events(2, make_person("E1"))
     result = anchor_cli(app)
-    assert result.exit_code == 0 and f"mailed to {AUDITORS}" in result.output
+    assert result.exit_code == 0 and f"queued for {AUDITORS}" in result.output
     mails = [message_from_bytes(path.read_bytes(), policy=policy.default)
              for path in Path(app.config["PORTAL_MAIL_DIR"]).glob("*.eml")]
     assert len(mails) == 1 and mails[0]["To"] == AUDITORS and "アンカー" in mails[0]["Subject"]

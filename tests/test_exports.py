@@ -7,6 +7,7 @@ from portal.core.exports import Sheet, csv_response, xlsx_response
 from portal.extensions import db
 from portal.training.models import Attestation
 from tests.certificates_fixtures import org  # noqa: F401
+from tests.conftest import csrf_token_from
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -36,5 +37,9 @@ def test_certificate_downloads_send_the_exact_content_type(client, login, org):
     certificate = db.session.scalar(select(Attestation.id).where(Attestation.person_id == org.current.id))
     response = client.get(f"/certificates/{certificate}.pdf")
     assert response.status_code == 200 and response.headers["Content-Type"] == "application/pdf"
-    response = client.get(f"/certificates/export.zip?department={org.sales.id}")
+    token = csrf_token_from(client, "/certificates/export")
+    started = client.post("/certificates/export", data={"department": org.sales.id, "csrf_token": token})
+    job_id = started.headers["Location"].rsplit("-", 1)[1]  # …/downloads/#job-N; the queue ran it at once (tests)
+    response = client.get(f"/downloads/{job_id}/file")
     assert response.status_code == 200 and response.headers["Content-Type"] == "application/zip"
+    response.close()

@@ -62,14 +62,27 @@ def test_people_outside_the_managers_departments_cannot_be_reminded(app, client,
     assert len(mail_files(app)) == 1
 
 
-def test_an_unreachable_mail_server_sends_nothing_and_the_daily_run_retries(app, client, login, org):
+def test_an_unreachable_mail_server_never_stalls_the_page_and_the_reminder_waits_in_the_outbox(app, client, login, org):
+    from datetime import timedelta
+
+    from portal.core.timeutil import utcnow
+    from portal.outbox.models import OutboxMail
+    from portal.outbox.sending import drain_outbox
+
     app.config["PORTAL_SMTP_URL"] = "smtp://127.0.0.1:9"  # discard port: nobody answers SMTP there
     login(org.manager)
     response = _remind(client, org.sales, org.overdue)
-    assert "本日中に再送します" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "メールを送信しました" in client.get(response.headers["Location"]).get_data(as_text=True)
     db.session.expire_all()
     [row] = db.session.scalars(select(ReminderLog)).all()
-    assert row.sent_at is None and row.claim is None  # recorded as owed, never as sent
+    assert row.sent_at is not None and row.claim  # today's reminder is done: it is in the outbox
+    [mail] = db.session.scalars(select(OutboxMail)).all()
+    assert (mail.state, mail.attempts, mail.to_address) == ("queued", 1, org.overdue.email)  # tried once, waits
+    assert mail_files(app) == []
+    app.config["PORTAL_SMTP_URL"] = ""  # the server is back (here: the development writer)
+    assert drain_outbox(now=utcnow()) == {"sent": 0, "failed": 0}  # not before its retry time
+    assert drain_outbox(now=utcnow() + timedelta(minutes=2)) == {"sent": 1, "failed": 0}
+    assert len(mail_files(app)) == 1 and drain_outbox(now=utcnow() + timedelta(hours=1))["sent"] == 0
 
 
 def test_someone_without_an_address_is_named_as_such(app, client, login, org):

@@ -82,9 +82,9 @@ def test_reminders_arrive_once_a_day_in_the_persons_language(app, org, mailing):
     second = _send(app)
     assert second.exit_code == 0, second.output
     assert len(mailing.messages) == 5  # nothing new the same day
-    assert "0 messages sent" in second.output
+    assert "0 messages queued" in second.output
     runs = events("reminders.sent")
-    assert [run.details["sent"] for run in runs] == [5, 0]
+    assert [run.details["queued"] for run in runs] == [5, 0]
 
 
 def test_the_next_day_overdue_people_are_reminded_again_but_the_digest_stays_weekly(app, org, mailing):
@@ -99,19 +99,24 @@ def test_the_next_day_overdue_people_are_reminded_again_but_the_digest_stays_wee
     assert len(mailing.to("m1@example.co.jp")) == 2  # a new week, a new digest
 
 
-def test_a_mail_server_that_is_down_sends_nothing_records_nothing_as_sent_and_the_next_run_retries(app, org, smtp):
+def test_a_mail_server_that_is_down_delays_the_reminders_which_go_once_each_when_it_is_back(app, org, smtp):
+    from portal.core.timeutil import utcnow
+    from portal.outbox.models import OutboxMail
+    from portal.outbox.sending import drain_outbox
+
     app.config["PORTAL_SMTP_URL"] = f"smtp://127.0.0.1:{_free_port()}"  # nobody listens there
     down = _send(app, "--no-digest", "--no-snapshot")
-    assert down.exit_code == 1 and "3 failed" in down.output
+    assert down.exit_code == 1 and "3 messages queued" in down.output and "0 sent" in down.output
     db.session.expire_all()
-    rows = db.session.scalars(select(ReminderLog)).all()
-    assert len(rows) == 3 and all(row.sent_at is None and row.claim is None for row in rows)
+    assert all(row.sent_at is not None for row in db.session.scalars(select(ReminderLog)))  # owed once, queued
+    mails = db.session.scalars(select(OutboxMail)).all()
+    assert len(mails) == 3 and {m.state for m in mails} == {"queued"} and all(m.sent_at is None for m in mails)
     app.config["PORTAL_SMTP_URL"] = smtp.url
     again = _send(app, "--no-digest", "--no-snapshot")
-    assert again.exit_code == 0, again.output
-    assert len(smtp.messages) == 3
-    db.session.expire_all()
-    assert all(row.sent_at is not None for row in db.session.scalars(select(ReminderLog)))
+    assert again.exit_code == 0 and "0 messages queued" in again.output  # nothing owed twice
+    drain_outbox(now=utcnow() + timedelta(minutes=5))  # those tried before wait for their retry time
+    assert len(smtp.messages) == 3 and len({m["Message-ID"] for m in smtp.messages}) == 3
+    assert drain_outbox(now=utcnow() + timedelta(days=1))["sent"] == 0
 
 
 def test_without_smtp_the_development_writer_leaves_eml_files(app, org):

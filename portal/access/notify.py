@@ -1,4 +1,9 @@
-"""Telling the next person: mail queued inside the transaction, delivered only after it commits."""
+"""Telling the next person: mail rendered inside the transaction and put in the outbox by the same
+commit (portal/outbox); the queue consumers send it. A rolled-back change sends nothing.
+
+Messages wait in session.info[_QUEUE_KEY] until the commit: look-up notices (and any other
+feature) may append OutgoingMail there too.
+"""
 from __future__ import annotations
 
 from typing import Iterable
@@ -7,7 +12,7 @@ from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from portal.core.mail import OutgoingMail, deliver, render_mail
+from portal.core.mail import OutgoingMail, render_mail
 from portal.extensions import db
 from portal.org.models import Person
 
@@ -15,19 +20,17 @@ _QUEUE_KEY = "access_outgoing_mail"
 
 
 def install() -> None:
-    """Deliver queued mail after each commit and drop it on rollback (idempotent)."""
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
+    """Put waiting mail in the outbox as part of each commit, and drop it on rollback (idempotent)."""
+    if not event.contains(Session, "before_commit", _before_commit):
+        event.listen(Session, "before_commit", _before_commit)
         event.listen(Session, "after_rollback", _after_rollback)
 
 
-def _after_commit(session: Session) -> None:
-    mails = session.info.pop(_QUEUE_KEY, None)
-    if mails:
-        try:
-            deliver(mails)
-        except OSError:  # mail is a courtesy: the committed change stands, the log says what failed
-            current_app.logger.exception("access notifications could not be written")
+def _before_commit(session: Session) -> None:
+    from portal.outbox.services import new_key, queue_mail
+
+    for mail in session.info.pop(_QUEUE_KEY, None) or ():
+        queue_mail(mail, mail.key or new_key("notice"), session=session)
 
 
 def _after_rollback(session: Session) -> None:

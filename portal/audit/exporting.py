@@ -26,7 +26,8 @@ class ExportFacts:
     exported_at: datetime
 
 
-def _header() -> list[str]:
+def header() -> list[str]:
+    """The column names of an audit export, in the viewer's language."""
     return [_("Seq"), _("Time (JST)"), _("Time (UTC)"), _("Actor's employee number"), _("Actor name"),
             _("Actor id"), _("Action"), _("Object type"), _("Object id"), _("Reason"), _("Details (JSON)"),
             _("Source"), _("Hash scheme"), _("Audit key id"), _("Previous hash"), _("Hash")]
@@ -36,7 +37,8 @@ def _utc_text(moment: datetime) -> str:
     return as_utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-def _rows(facts: ExportFacts) -> Iterator[list[Any]]:
+def export_rows(facts: ExportFacts) -> Iterator[list[Any]]:
+    """The exported events as cells, oldest first."""
     for row in iter_export_rows(facts.criteria, facts.head_seq):
         yield [row.seq, to_jst(row.occurred_at).strftime("%Y-%m-%d %H:%M:%S"), _utc_text(row.occurred_at),
                row.actor_label, row.actor_name or "", row.actor_id if row.actor_id is not None else "",
@@ -53,10 +55,11 @@ def filename(facts: ExportFacts, extension: str) -> str:
 
 def csv_export(facts: ExportFacts):
     """A streamed CSV of the events (oldest first)."""
-    return csv_response(filename(facts, "csv"), _header(), rows_in_app_context(lambda: _rows(facts)))
+    return csv_response(filename(facts, "csv"), header(), rows_in_app_context(lambda: export_rows(facts)))
 
 
-def _about(facts: ExportFacts) -> list[list[Any]]:
+def about(facts: ExportFacts) -> list[list[Any]]:
+    """The rows of the sheet describing the export."""
     person = facts.exported_by
     filters = facts.criteria.as_details()
     return [
@@ -74,6 +77,6 @@ def _about(facts: ExportFacts) -> list[list[Any]]:
 def xlsx_export(facts: ExportFacts):
     """An XLSX with the events and a sheet describing the export."""
     return xlsx_response(filename(facts, "xlsx"), [
-        Sheet(_("Audit trail"), _header(), _rows(facts)),
-        Sheet(_("About this export"), [_("Item"), _("Value")], _about(facts)),
+        Sheet(_("Audit trail"), header(), export_rows(facts)),
+        Sheet(_("About this export"), [_("Item"), _("Value")], about(facts)),
     ])

@@ -16,6 +16,7 @@ from portal.audit.keys import current_keyring
 from portal.audit.history import take_seals
 from portal.audit.models import AuditEvent
 from portal.core.mail import OutgoingMail, render_mail
+from portal.outbox.services import queue_mail
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 
@@ -124,7 +125,7 @@ class AnchorRefused(RuntimeError):
 
 @dataclass(frozen=True)
 class WrittenAnchor:
-    """An anchor just written: what it records, where, and the mail to send after commit (if any)."""
+    """An anchor just written: what it records, where, and the mail queued for the auditors (if any)."""
 
     seq: int
     hash: str
@@ -137,8 +138,8 @@ def write_anchor(report: ChainReport, now: datetime | None = None) -> WrittenAnc
     """Append a signed anchor of a verified trail's head to the anchor file, and log it as an event.
 
     `report` is a fresh full verification (portal.audit.queries.check_audit_trail): a trail that
-    does not verify is refused, so an anchor never vouches for a tampered one. Flushes; the caller
-    commits, then delivers the returned mail to PORTAL_AUDITOR_MAIL.
+    does not verify is refused, so an anchor never vouches for a tampered one. The mail to
+    PORTAL_AUDITOR_MAIL goes into the outbox in the same transaction. Flushes; the caller commits.
     """
     config = current_app.config
     if report.problem is not None or not config.get("PORTAL_AUDIT_ANCHOR_DIR"):
@@ -151,13 +152,15 @@ def write_anchor(report: ChainReport, now: datetime | None = None) -> WrittenAnc
     to = config.get("PORTAL_AUDITOR_MAIL", "")
     mail = render_mail("audit/mail/anchor.txt", to=to, seq=report.last_seq, hash=report.last_hash,
                        anchored_at=now, line=line.strip(), path=path) if to else None
+    if mail is not None:
+        queue_mail(mail, key=f"audit-anchor:{report.last_seq}:{now.isoformat()}")
     return WrittenAnchor(report.last_seq, report.last_hash, path, line, mail)
 
 
 def anchor_trail(now: datetime | None = None, batch: int = 2000) -> WrittenAnchor:
     """Verify the whole trail now, then write its anchor (the daily job); raises AnchorRefused.
 
-    Flushes; the caller commits, then delivers the returned mail.
+    Flushes; the caller commits (the outbox then sends the auditors' mail).
     """
     from portal.audit.queries import check_audit_trail  # queries read the chain this module writes
 

@@ -1,10 +1,10 @@
-"""Auditors and admins browse, verify and export the trail. Every route is GET: nothing here
-changes the organisation, and auditors are refused every POST elsewhere."""
+"""Auditors and admins browse, verify and export the trail. Nothing here changes the organisation:
+every route is GET but the one that starts a large export in the background (a job, with a CSRF token)."""
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -153,3 +153,23 @@ def export_csv():
 def export_xlsx():
     """The filtered trail (as of a day, if given) as XLSX with an "about" sheet; logged as audit.exported."""
     return _export("xlsx")
+
+
+@bp.route("/export-job", methods=["POST"])
+@roles_required(*AUDIT_READERS)
+def export_job():
+    """The filtered trail as a file made in the background (for large exports); logged as audit.exported."""
+    from portal.audit.jobs import start_audit_export
+    from portal.jobs.forms import ActionForm
+    from portal.jobs.services import announce_job
+
+    form = AuditFilterForm(formdata=request.form)
+    export_format = request.form.get("format", "")
+    if not ActionForm().validate_on_submit() or export_format not in ("csv", "xlsx"):
+        abort(400)
+    if not form.validate():
+        return _render_events(form, 400)
+    job = start_audit_export(current_user._get_current_object(), form.criteria(), export_format)
+    db.session.commit()
+    announce_job(job.id)
+    return redirect(url_for("downloads.index", _anchor=f"job-{job.id}"))

@@ -85,7 +85,7 @@ def _issue(person: Person, purpose: str, actor: Person | None, now: datetime) ->
                        expires_at=now + LIFETIMES[purpose], created_by_id=getattr(actor, "id", None))
     db.session.add(row)
     db.session.flush()
-    queue_link_mail(person, purpose, link_url(token), expires_at=row.expires_at,
+    queue_link_mail(person, row, link_url(token), expires_at=row.expires_at,
                     hours=int(LIFETIMES[purpose].total_seconds() // 3600),
                     minutes=int(LIFETIMES[purpose].total_seconds() // 60))
     return row, token

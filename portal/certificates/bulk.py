@@ -71,7 +71,8 @@ def entry_name(facts: CertificateFacts) -> str:
 MANIFEST_HEADER = ["ファイル", "社員番号", "氏名", "部門コード", "部門", "マニュアル", "版", "修了日", "有効期限", "確認URL"]
 
 
-def _manifest_row(name: str, facts: CertificateFacts) -> list:
+def manifest_row(name: str, facts: CertificateFacts) -> list:
+    """One manifest.csv row for a certificate written as `name`."""
     return [name, facts.employee_no, facts.person_name, facts.department_code, facts.department_name_ja,
             facts.manual_title_ja, facts.edition_number, facts.attested_on.isoformat(),
             facts.valid_until.isoformat() if facts.valid_until else "", verification_url(facts.verification_code)]
@@ -154,7 +155,7 @@ def certificate_entries(app: Flask, department_ids: Collection[int] | None, toda
     for facts, pdf in _rendered(app, current_facts(app, department_ids, today), jobs):
         name = entry_name(facts)
         with app.app_context():
-            manifest.append(_manifest_row(name, facts))
+            manifest.append(manifest_row(name, facts))
         if counter is not None:
             counter[0] += 1
         yield name, pdf

@@ -145,6 +145,31 @@ def current_certificate_batch(department_ids: Collection[int] | None, today: dat
     return [f for f in facts if f.status == CURRENT], rows[-1][0]
 
 
+def candidate_facts(department_ids: Collection[int] | None, today: date, after: int, upto: int,
+                    batch: int = BATCH) -> Iterator[CertificateFacts]:
+    """Every candidate with after < id <= upto, current or not (its status says), batch by batch."""
+    while True:
+        stmt = (_current_candidates(department_ids).where(Attestation.id > after, Attestation.id <= upto)
+                .order_by(Attestation.id).limit(batch))
+        rows = db.session.execute(stmt).all()
+        if not rows:
+            return
+        yield from (_facts(row, today) for row in rows)
+        after = rows[-1][0]
+
+
+def candidate_boundaries(department_ids: Collection[int] | None, per_part: int) -> tuple[list[tuple[int, int, int]], int]:
+    """The candidates cut into ranges (after, upto, count) of at most per_part ids each, and their total."""
+    ids = db.session.scalars(_current_candidates(department_ids).with_only_columns(Attestation.id)
+                             .order_by(Attestation.id)).all()
+    ranges, after = [], 0
+    for start in range(0, len(ids), per_part):
+        chunk = ids[start:start + per_part]
+        ranges.append((after, chunk[-1], len(chunk)))
+        after = chunk[-1]
+    return ranges, len(ids)
+
+
 def current_certificates(department_ids: Collection[int] | None, today: date,
                          batch: int = BATCH) -> Iterator[CertificateFacts]:
     """Current certificates of the departments' active people (None: everyone), batch by batch."""

@@ -67,7 +67,12 @@ def record_certificate_download(actor: Person, facts: CertificateFacts) -> None:
                           "edition": facts.edition_number})
 
 
-def record_bulk_export(actor: Person | None, scope: str, candidates: int, source: str) -> None:
-    """A ZIP of certificates was requested (web or CLI): audited before the first byte is sent."""
-    record_event(actor, "certificates.exported", object_type="certificates", object_id=scope,
-                 details={"scope": scope, "candidates": candidates, "via": source})
+def record_bulk_export(actor: Person | None, scope: str, candidates: int | None, source: str,
+                       job_id: int | None = None) -> None:
+    """A ZIP of certificates was requested (web job or CLI): audited before the first byte is made.
+
+    A job counts its candidates later, in a consumer: the request that starts it answers at once.
+    """
+    details = {"scope": scope, "via": source}
+    details.update({"candidates": candidates} if candidates is not None else {"job": job_id})
+    record_event(actor, "certificates.exported", object_type="certificates", object_id=scope, details=details)

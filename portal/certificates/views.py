@@ -1,27 +1,26 @@
-"""Certificate pages: my certificates, one certificate (PDF, revocation), bulk ZIP export."""
+"""Certificate pages: my certificates, one certificate (PDF, revocation), bulk ZIP export (a job)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.certificates import queries
-from portal.certificates.bulk import certificate_entries, zip_chunks
 from portal.certificates.forms import BulkExportForm, RevokeForm
+from portal.certificates.jobs import start_certificate_export
 from portal.certificates.labels import certificate_status_label, signature_method_label
 from portal.certificates.rendering import certificate_filename, render_certificate, verification_url
-from portal.certificates.services import (RevocationRefused, record_bulk_export, record_certificate_download,
-                                          revoke_certificate)
+from portal.certificates.services import RevocationRefused, record_certificate_download, revoke_certificate
 from portal.core.access import roles_required, signed_in
 from portal.core.errors import conflict_page
 from portal.core.i18n import format_jst
 from portal.core.workflow import StepLost
 from portal.core.exports import content_disposition
 from portal.core.i18n import current_locale
-from portal.core.timeutil import to_jst, utcnow
 from portal.dashboards.queries import departments_by_id
 from portal.extensions import db
+from portal.jobs.services import announce_job
 from portal.org.models import Department
 from portal.training.status import jst_today
 
@@ -129,37 +128,26 @@ def _revoked_meanwhile(lost: StepLost) -> str:
 
 
 def _export_form() -> BulkExportForm:
-    form = BulkExportForm(formdata=request.args if request.args else None)
+    form = BulkExportForm()
     departments = departments_by_id(None).values()
     form.department.choices = [("", _("Choose…")), ("all", _("The whole organisation"))] + [
         (str(d.id), f"{d.display_name(current_locale())}（{d.code}）") for d in departments]
     return form
 
 
-@bp.route("/export")
+@bp.route("/export", methods=["GET", "POST"])
 @roles_required(*EXPORTERS)
 def export():
-    """Choose a department (or everyone) whose current certificates to download as one ZIP."""
-    return render_template("certificates/export.html", form=_export_form())
-
-
-@bp.route("/export.zip")
-@roles_required(*EXPORTERS)
-def export_zip():
-    """The current certificates of a department or of everyone, as a ZIP streamed while it is made."""
+    """Choose a department (or everyone); the ZIP is made in the background, shown under My downloads."""
     form = _export_form()
-    if not form.validate():
+    if request.method == "GET":
+        return render_template("certificates/export.html", form=form)
+    if not form.validate_on_submit():
         return render_template("certificates/export.html", form=form), 400
     choice = form.department.data
     department = None if choice == "all" else db.session.get(Department, int(choice))
-    department_ids = None if department is None else [department.id]
-    scope = "all" if department is None else department.code
-    record_bulk_export(_viewer(), scope, queries.current_certificate_count(department_ids), "web")
+    job = start_certificate_export(_viewer(), department)
     db.session.commit()
-    app = current_app._get_current_object()
-    chunks = zip_chunks(certificate_entries(app, department_ids, jst_today()))
-    response = Response(chunks, mimetype="application/zip")
-    stamp = to_jst(utcnow()).strftime("%Y%m%d-%H%M")
-    response.headers["Content-Disposition"] = content_disposition(f"certificates-{scope}-{stamp}.zip")
-    return response
-
+    announce_job(job.id)
+    flash(_("The ZIP is being made. It appears here when it is ready; you may leave this page."), "success")
+    return redirect(url_for("downloads.index", _anchor=f"job-{job.id}"))

@@ -4,11 +4,13 @@ becomes an .eml file in PORTAL_MAIL_DIR. Both sit behind deliver() and open_tran
 PORTAL_SMTP_URL: smtp://host:port (plain), smtp://host:port?starttls=1 (upgrade with
 STARTTLS), smtps://host:port (TLS from the start); user:password@ before the host logs in.
 
-Callers build messages inside their transaction and deliver them only after it commits,
-so a rolled-back change never sends mail.
+The portal sends every message through the outbox (portal/outbox): callers queue messages in
+their transaction and the queue consumers send them; deliver() is what the consumers' sending
+(and the tests) use underneath.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import smtplib
 import ssl
@@ -30,11 +32,19 @@ _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 
 @dataclass(frozen=True)
 class OutgoingMail:
-    """One plain-text message to one address."""
+    """One plain-text message to one address; `key` names it (the outbox's unique key)."""
 
     to: str
     subject: str
     body: str
+    key: str = ""
+
+
+def message_id(key: str, sender: str) -> str:
+    """A Message-ID derived from the message's key: a message sent again after a crash carries the
+    same one, so mail systems and readers see one message."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+    return f"<{digest}@{sender.rpartition('@')[2] or 'portal.invalid'}>"
 
 
 def render_mail(template: str, to: str, **context) -> OutgoingMail:
@@ -50,7 +60,8 @@ def _message(mail: OutgoingMail, sender: str) -> EmailMessage:
     message["To"] = _LINE_BREAKS.sub(" ", mail.to).strip()
     message["Subject"] = _LINE_BREAKS.sub(" ", mail.subject).strip()
     message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "portal.invalid")
+    message["Message-ID"] = (message_id(mail.key, sender) if mail.key
+                             else make_msgid(domain=sender.rpartition("@")[2] or "portal.invalid"))
     message.set_content(mail.body, charset="utf-8")
     return message
 

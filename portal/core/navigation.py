@@ -41,6 +41,7 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("certificates.mine", _l("My certificates")),  # certificates (issue 5)
     NavEntry("access.index", _l("Access")),  # access to protected systems (issue 6)
     NavEntry("lookups.index", _l("Look-up requests")),  # look-up requests (issue 7)
+    NavEntry("downloads.index", _l("Downloads")),  # jobs: my downloads
 ]
 
 HOME_SECTIONS: list[HomeSection] = [
@@ -89,6 +90,9 @@ HOME_SECTIONS: list[HomeSection] = [
     HomeSection("manager", _l("Access requests and reviews"),
                 _l("Approve or refuse your staff's access requests, with a reason, and review their grants."),
                 (("access.inbox", _l("Waiting for you")),)),
+    HomeSection("admin", _l("Background work"),
+                _l("Follow everybody's exports, and mail the portal could not send."),
+                (("downloads.everyone", _l("Everyone's downloads")), ("outbox.index", _l("Outgoing mail")))),
     HomeSection("admin", _l("Protected systems"),
                 _l("Register protected systems, their required manuals and grant owners; revoke API tokens."),
                 (("access.systems", _l("Protected systems")),)),

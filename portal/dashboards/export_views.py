@@ -5,7 +5,7 @@ outside a manager's scope), and every export writes an audit event before it is 
 """
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,10 +15,12 @@ from portal.core.exports import Sheet, csv_response, xlsx_response
 from portal.core.i18n import current_locale, format_jst
 from portal.core.timeutil import to_jst, utcnow
 from portal.dashboards import queries
+from portal.dashboards.forms import ActionForm
 from portal.dashboards.services import record_dashboard_export
 from portal.dashboards.views import (ORGANISATION_VIEWERS, VIEWERS, bp, department_data, load_department,
                                      load_person, person_data, dashboard_status_label)
 from portal.extensions import db
+from portal.jobs.services import announce_job
 from portal.training.queries import manual_facts
 from portal.training.status import jst_today
 
@@ -65,7 +67,7 @@ def _status_header() -> list[str]:
     return [dashboard_status_label(status) for status in queries.STATUS_COLUMNS]
 
 
-def _pair_table(pairs, people, titles, slugs, department_code: str) -> tuple[list, list]:
+def pair_table(pairs, people, titles, slugs, department_code: str) -> tuple[list, list]:
     """Person × manual rows by kana reading, then manual."""
     header = [_("Department code"), _("Employee number"), _("Full name"), _("Reading (kana)"), _("Manual"),
               _("Manual ID"), _("Status"), _("Due date"), _("Attested edition"), _("Attested (JST)")]
@@ -95,8 +97,8 @@ def department_export(department_id: int, fmt: str):
     tables = {
         "summary": (_("Summary"), [_("Manual"), _("Manual ID"), *_status_header(), _("Assigned"),
                                    _("Share current (%)")], summary),
-        "behind": (_("Overdue"), *_pair_table(behind, people, titles, slugs, department.code)),
-        "people": (_("People"), *_pair_table(pairs, people, titles, slugs, department.code)),
+        "behind": (_("Overdue"), *pair_table(behind, people, titles, slugs, department.code)),
+        "people": (_("People"), *pair_table(pairs, people, titles, slugs, department.code)),
     }
     return _send("department", fmt, tables, f"dashboard-{department.code}",
                  {"department": department.code, "as_of": today.isoformat()})
@@ -151,3 +153,18 @@ def organisation_export(fmt: str):
     }
     as_of = heat.as_of.isoformat() if heat.as_of else ""
     return _send("organisation", fmt, tables, "dashboard-organisation", {"as_of": as_of})
+
+
+@bp.route("/organisation/people-export", methods=["POST"])
+@roles_required(*ORGANISATION_VIEWERS)
+def people_export():
+    """Every department's person × manual table as one CSV or XLSX file, made in the background."""
+    from portal.dashboards.jobs import start_people_export
+
+    export_format = request.form.get("format", "")
+    if not ActionForm().validate_on_submit() or export_format not in FORMATS:
+        abort(400)
+    job = start_people_export(current_user._get_current_object(), export_format, current_locale())
+    db.session.commit()
+    announce_job(job.id)
+    return redirect(url_for("downloads.index", _anchor=f"job-{job.id}"))

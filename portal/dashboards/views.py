@@ -10,16 +10,17 @@ from sqlalchemy.exc import IntegrityError
 from portal.certificates.queries import certificates_of
 from portal.core.access import roles_required
 from portal.core.i18n import current_locale, format_date
-from portal.core.mail import deliver
 from portal.core.timeutil import utcnow
 from portal.dashboards import charts, queries
 from portal.dashboards.forms import ActionForm
-from portal.dashboards.services import refresh_completion
+from portal.dashboards.jobs import start_recount
 from portal.extensions import db
+from portal.jobs.services import announce_job
 from portal.org.queries import visible_department_ids
+from portal.outbox.services import queue_mail
 from portal.reminders.queries import reminded_today
-from portal.reminders.services import (AlreadyRemindedToday, NoAddress, NothingToRemind, mark_sent, new_claim,
-                                       release_claim, remind_person)
+from portal.reminders.services import (AlreadyRemindedToday, NoAddress, NothingToRemind, mark_sent, message_key,
+                                       new_claim, remind_person)
 from portal.training.queries import manual_facts, status_rows
 from portal.training.status import jst_today
 
@@ -151,6 +152,8 @@ def remind(department_id: int, person_id: int):
     label = f"{person.name}（{person.employee_no}）"
     try:
         message = remind_person(viewer, person, [department.id], today, now, claim)
+        queue_mail(message.mail, message_key(message.log_ids))  # sent by a consumer: a slow mail server never stalls this page
+        mark_sent(message.log_ids, now)
         db.session.commit()
     except (AlreadyRemindedToday, IntegrityError):  # IntegrityError: another click won the race for today's row
         db.session.rollback()
@@ -165,16 +168,6 @@ def remind(department_id: int, person_id: int):
         flash(_("%(person)s has no e-mail address in the HR data, so no reminder can be sent.", person=label),
               "warning")
         return back
-    try:
-        deliver([message.mail])
-    except OSError:
-        release_claim(claim)  # `portal reminders send` retries it today
-        db.session.commit()
-        flash(_("The reminder to %(person)s could not be sent now; it will be retried today.", person=label),
-              "warning")
-        return back
-    mark_sent(message.log_ids, utcnow())
-    db.session.commit()
     flash(_("A reminder was sent to %(person)s.", person=label), "success")
     return back
 
@@ -204,13 +197,13 @@ def organisation():
 @bp.route("/organisation/refresh", methods=["POST"])
 @roles_required("training_admin", "admin")
 def refresh():
-    """Count the whole organisation again now (takes seconds on a large organisation)."""
+    """Count the whole organisation again, as a job (minutes on a large organisation); shows its progress."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    cells = refresh_completion(jst_today(), utcnow())
+    job = start_recount(_viewer())
     db.session.commit()
-    flash(_("The organisation's figures were counted again (%(cells)d cells).", cells=cells), "success")
-    return redirect(url_for(".organisation"))
+    announce_job(job.id)
+    return redirect(url_for("downloads.index", _anchor=f"job-{job.id}"))
 
 
 from portal.dashboards import export_views  # noqa: E402,F401  (the export routes, on the same blueprint)

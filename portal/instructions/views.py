@@ -16,7 +16,6 @@ from portal.core.bounds import accepts_body, parse_id
 from portal.core.errors import conflict_page
 from portal.core.exports import content_disposition
 from portal.core.i18n import current_locale, format_jst
-from portal.core.mail import deliver
 from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.instructions import queries, rules
@@ -25,6 +24,7 @@ from portal.instructions.models import InstructionAttachment
 from portal.instructions.services import (InstructionInputError, IssueData, NotARecipient,
                                           NothingToRemind, acknowledge_instruction, issue_instruction,
                                           remind_instruction)
+from portal.outbox.services import queue_mails
 
 bp = Blueprint("instructions", __name__, url_prefix="/instructions")
 
@@ -246,8 +246,8 @@ def remind(instruction_id: int):
         db.session.rollback()
         flash(_("There is nobody to remind."), "warning")
         return redirect(url_for("instructions.detail", instruction_id=instruction.id))
+    sent = queue_mails(mails, "instruction-reminder")  # the outbox: sent by a consumer once this commits
     db.session.commit()
-    sent = deliver(mails)  # only after the commit: a rolled-back reminder sends nothing
     flash(_("Reminder recorded; %(count)d e-mail(s) sent.", count=sent), "success")
     return redirect(url_for("instructions.detail", instruction_id=instruction.id))
 

@@ -16,9 +16,9 @@ ORIGINS = ("scheduled", "manager")
 class ReminderLog(db.Model):
     """A reminder for (person, kind, day[, manual]); the unique indexes make each one happen once.
 
-    Rows are inserted (claimed) before anything is sent and marked sent_at only after the
-    mail server accepted the message, so a crash never records a reminder as sent when it
-    was not: an unsent row is picked up by the next run of the same day.
+    Rows are inserted (claimed) before anything is queued and marked sent_at in the transaction
+    that puts their message in the mail outbox, so a crash never records a reminder as done
+    when its message is not queued: an unqueued row is picked up by the next run of the same day.
     """
 
     __tablename__ = "reminder_log"
@@ -49,5 +49,5 @@ class ReminderLog(db.Model):
     #: The run currently sending it, and since when (a stale claim is taken over).
     claim: Mapped[str | None] = mapped_column(String(32))
     claimed_at: Mapped[datetime | None]
-    #: When the mail server accepted the message; None until then.
+    #: When its message went into the mail outbox (which sends and retries it); None until then.
     sent_at: Mapped[datetime | None]

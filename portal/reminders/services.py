@@ -1,17 +1,19 @@
-"""Reminders: claim what is owed (reminder_log rows), mark it sent; the manager's remind button.
+"""Reminders: claim what is owed (reminder_log rows), mark it done; the manager's remind button.
 
 Crash safety. A reminder is first inserted as a row (unique per person, kind, JST day and
-manual; per ISO week for digests), claimed by one run, committed, and only then sent;
-sent_at is set after the mail server accepted the message and committed at once. So:
-- a crash before sending leaves unsent rows that the next run of the same day sends;
-- a crash between the server's acceptance and the commit of sent_at can repeat that one
-  message once (at least once, never "recorded as sent but not sent");
-- two runs at once cannot both send a row: each claims rows with its own token, and a claim
-  is only taken over when it is older than CLAIM_TIMEOUT (its run died).
-Everything here flushes and never commits: the CLI and the views commit at the edge.
+manual; per ISO week for digests), claimed by one run and committed; its message then goes
+into the mail outbox in the same transaction that sets sent_at (the outbox sends it, retries it
+and shows admins what failed: portal/outbox). So:
+- a crash before that transaction leaves claimed rows that a later run of the same day queues;
+- a crash never leaves a row marked done whose message is not in the outbox, nor the reverse;
+- two runs at once cannot both queue a row: each claims rows with its own token, and a claim
+  is only taken over when it is older than CLAIM_TIMEOUT (its run died); the outbox key comes
+  from the rows, so the same rows never make two messages.
+Everything here flushes and never commits: the CLI, the schedule and the views commit at the edge.
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -101,8 +103,14 @@ def _claim(claim: str, now: datetime, *where) -> int:
     return result.rowcount or 0
 
 
+def message_key(log_ids: list[int]) -> str:
+    """The outbox key of the message that covers these reminder rows (the same rows, the same message)."""
+    digest = hashlib.sha256(",".join(str(i) for i in sorted(log_ids)).encode()).hexdigest()[:32]
+    return f"reminder:{digest}"
+
+
 def mark_sent(log_ids: list[int], now: datetime) -> None:
-    """The mail server accepted the message: these rows are done."""
+    """The message is in the outbox (sent by a consumer, retried until the server accepts it): these rows are done."""
     db.session.execute(update(ReminderLog).where(ReminderLog.id.in_(log_ids)).values(sent_at=now)
                        .execution_options(synchronize_session=False))
 

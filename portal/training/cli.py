@@ -29,9 +29,19 @@ def settle_status_command() -> None:
 
 
 @training_group.command("rebuild-status")
+@click.option("--in-background", is_flag=True, help="Queue it as a job for the queue's consumers (`portal jobs list`).")
 @with_appcontext
-def rebuild_status_command() -> None:
+def rebuild_status_command(in_background: bool) -> None:
     """Rebuild every status row and count from the facts (assignments, progress, editions, people)."""
+    if in_background:
+        from portal.jobs.services import announce_job, create_job
+        from portal.training.jobs import KIND
+
+        job = create_job(None, KIND, {})
+        db.session.commit()
+        announce_job(job.id)
+        click.echo(f"job {job.id} queued")
+        return
     started = time.perf_counter()
     rows = rebuild(jst_today(), utcnow())
     db.session.commit()

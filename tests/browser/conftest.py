@@ -55,6 +55,10 @@ def _demo_app(url: str, folder: Path):
         "REMEMBER_COOKIE_SECURE": False,
         "PORTAL_MAIL_DIR": str(folder / "mail"),
         "PORTAL_DEMO_RELAX_2FA": True,  # as `make run`: the demo sign-ins skip the second factor
+        # A queue in this process's memory, run by the tests themselves (tests/browser/helpers.py:
+        # run_queue), so that the pages show a job waiting, then its progress, then its result.
+        "PORTAL_JOBS_URL": "memory://",
+        "PORTAL_FILES_DIR": str(folder / "files"),
     })
 
 

@@ -34,3 +34,10 @@ def switch_language(page: Page) -> None:
 def main_text(page: Page) -> str:
     """The visible text of the page's main area."""
     return page.locator("main").inner_text()
+
+
+def run_queue(app) -> int:
+    """Run the jobs and mail the pages queued (the consumer's part), here in the test."""
+    from portal.jobs.queue import run_pending
+
+    return run_pending(app)

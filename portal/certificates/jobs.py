@@ -1,0 +1,112 @@
+"""The bulk certificate ZIP as a job: the candidates are cut into parts that any free consumer renders
+(so a whole-organisation export goes faster with more consumers), then one consumer joins the
+parts into one ZIP with manifest.csv.
+
+Each work part writes part-NNNNN.zip (stored entries: PDFs are compressed already) and its
+manifest rows beside it, under temporary names renamed when complete; a part taken over after a
+crash is rendered again from its start, so the joined ZIP has every certificate exactly once.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import zipfile
+from datetime import date
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from portal.certificates.bulk import MANIFEST_HEADER, manifest_row, entry_name
+from portal.certificates.queries import candidate_boundaries, candidate_facts
+from portal.certificates.rendering import render_certificate
+from portal.certificates.services import record_bulk_export
+from portal.certificates.status import CURRENT
+from portal.core.exports import csv_lines
+from portal.core.timeutil import to_jst
+from portal.jobs.kinds import JobKind, JobResult, PartPlan
+from portal.jobs.services import create_job
+from portal.org.models import Department, Person
+from portal.training.status import jst_today
+
+KIND = "certificates.zip"
+
+
+def start_certificate_export(actor: Person | None, department: Department | None, source: str = "web"):
+    """Queue a ZIP of a department's (None: everyone's) current certificates; audited now; flushes."""
+    scope = "all" if department is None else department.code
+    job = create_job(actor, KIND, {"department_id": None if department is None else department.id, "scope": scope,
+                                   "today": jst_today().isoformat()})
+    record_bulk_export(actor, scope, None, source, job_id=job.id)
+    return job
+
+
+def _department_ids(params: dict) -> list[int] | None:
+    return None if params.get("department_id") is None else [params["department_id"]]
+
+
+def plan(job, progress) -> list[PartPlan]:
+    """Ranges of candidate ids of PORTAL_JOBS_CERTIFICATES_PER_PART certificates each."""
+    per_part = current_app.config["PORTAL_JOBS_CERTIFICATES_PER_PART"]
+    ranges, _total = candidate_boundaries(_department_ids(job.params), per_part)
+    return [PartPlan({"after": after, "upto": upto}, count) for after, upto, count in ranges]
+
+
+def _part_files(folder: Path, number: int) -> tuple[Path, Path]:
+    return folder / f"part-{number:05d}.zip", folder / f"part-{number:05d}.json"
+
+
+def _zip_info(name: str, stamp) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=stamp)
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def work(job, part, progress, folder: Path) -> None:
+    """Render the part's current certificates into part-NNNNN.zip, with their manifest rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    params, today = job.params, date.fromisoformat(job.params["today"])
+    stamp = to_jst(job.created_at).timetuple()[:6]
+    archive_path, rows_path = _part_files(folder, part.number)
+    temporary = f".{uuid.uuid4().hex}.tmp"
+    rows = []
+    with zipfile.ZipFile(str(archive_path) + temporary, "w", compression=zipfile.ZIP_STORED,
+                         allowZip64=True) as archive:
+        for done, facts in enumerate(candidate_facts(_department_ids(params), today, part.params["after"],
+                                                     part.params["upto"]), start=1):
+            if facts.status == CURRENT:  # expired since the plan counted it: counted as done, not exported
+                name = entry_name(facts)
+                archive.writestr(_zip_info(name, stamp), render_certificate(facts))
+                rows.append(manifest_row(name, facts))
+            progress(done)
+    Path(str(rows_path) + temporary).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    os.replace(str(rows_path) + temporary, rows_path)
+    os.replace(str(archive_path) + temporary, archive_path)
+
+
+def finish(job, progress, folder: Path) -> JobResult:
+    """Join the parts, in order, into one ZIP ending with manifest.csv; delete the parts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = to_jst(job.created_at)
+    final = folder / f"certificates-{job.params['scope']}-{stamp.strftime('%Y%m%d-%H%M')}.zip"
+    temporary = folder / f".{uuid.uuid4().hex}.tmp"
+    numbers = sorted(p.number for p in job.parts if p.stage == 1)
+    manifest = []
+    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as out:
+        for number in numbers:
+            archive_path, rows_path = _part_files(folder, number)
+            with zipfile.ZipFile(archive_path) as source:
+                for info in source.infolist():
+                    out.writestr(_zip_info(info.filename, info.date_time), source.read(info))
+                    progress(progress.done)  # a heartbeat now and then: joining 50,000 PDFs takes a while
+            manifest.extend(json.loads(rows_path.read_text(encoding="utf-8")))
+        out.writestr(_zip_info("manifest.csv", stamp.timetuple()[:6]), b"".join(csv_lines(MANIFEST_HEADER, manifest)))
+    os.replace(temporary, final)
+    for number in numbers:
+        for path in _part_files(folder, number):
+            path.unlink(missing_ok=True)
+    return JobResult(final, final.name)
+
+
+CERTIFICATES_ZIP = JobKind(name=KIND, label=_l("Certificates (ZIP)"), plan=plan, work=work, finish=finish)

@@ -1,0 +1,1 @@
+"""Jobs: long work done by queue consumers, with progress, results to download and schedules."""
