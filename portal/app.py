@@ -105,10 +105,11 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.blueprints import BLUEPRINTS
+    from portal.blueprints import BLUEPRINTS, connect_signals
 
     for blueprint in BLUEPRINTS():
         app.register_blueprint(blueprint)
+    connect_signals()
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -26,3 +26,14 @@ def BLUEPRINTS():  # noqa: N802 - reads as a constant list at the call site
             training_bp, training_api_bp,  # training (issue 4)
             dashboards_bp, certificates_bp, verify_bp,  # dashboards, certificates (issue 5)
             downloads_bp, outbox_bp]  # jobs, my downloads, the mail outbox
+
+
+def connect_signals() -> None:
+    """Subscribe the features to the signals of the features below them (portal.core.signals)."""
+    from portal.access.subscribers import connect_signals as connect_access
+    from portal.manuals.subscribers import connect_signals as connect_manuals
+    from portal.training.subscribers import connect_signals as connect_training
+
+    connect_manuals()
+    connect_training()
+    connect_access()

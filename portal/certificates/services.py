@@ -13,6 +13,7 @@ from datetime import datetime
 from portal.audit.services import record_event
 from portal.certificates.models import CertificateRevocation
 from portal.certificates.queries import CertificateFacts, revocation_of
+from portal.core import signals
 from portal.core.timeutil import utcnow
 from portal.core.workflow import Meanwhile, StepLost, insert_once
 from portal.org.models import Person
@@ -39,8 +40,6 @@ def _witness(revocation: CertificateRevocation):
 def revoke_certificate(actor: Person, facts: CertificateFacts, reason: str,
                        now: datetime | None = None) -> CertificateRevocation:
     """Withdraw a certificate with a reason (admin only; checked by the view), once; audited."""
-    from portal.access.refresh import refresh_access_decisions  # access reads training: a layer above
-
     now = now or utcnow()
     reason = (reason or "").strip()
     if sum(ch.isalnum() for ch in reason) < REASON_MIN:
@@ -56,7 +55,8 @@ def revoke_certificate(actor: Person, facts: CertificateFacts, reason: str,
     record_event(actor, "certificate.revoked", object_type="attestation", object_id=facts.attestation_id,
                  reason=reason, details={"employee_no": facts.employee_no, "manual": facts.manual_slug,
                                          "edition": facts.edition_number})
-    refresh_access_decisions([facts.person_id], now=now)  # grants that need this manual: suspended now
+    signals.attestation_revoked.send("certificates", person_id=facts.person_id,
+                                     attestation_id=facts.attestation_id, now=now)
     return revocation
 
 

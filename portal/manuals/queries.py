@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Callable
 
 from flask import abort
 from sqlalchemy import func, select
@@ -78,14 +79,21 @@ def assignment_for(person_id: int, manual_id: int) -> TrainingAssignment | None:
     return db.session.get(TrainingAssignment, (person_id, manual_id))
 
 
-def last_attested_edition_number(person_id: int, manual_id: int) -> int | None:
-    """The edition the person last attested, from the training feature when it is installed.
+def _never_attested(person_id: int, manual_id: int) -> int | None:
+    return None
 
-    The training feature (portal/training) owns attestations; it provides
-    portal.training.queries.last_attested_edition_number(person_id, manual_id) -> int | None.
-    """
-    try:
-        from portal.training.queries import last_attested_edition_number as lookup
-    except ImportError:
-        return None
-    return lookup(person_id, manual_id)
+
+#: Training owns attestations and sits above manuals, so it registers the answer here when the app is
+#: wired (portal.training.subscribers); without it, nobody has attested anything.
+_attested_edition_source: Callable[[int, int], int | None] = _never_attested
+
+
+def answer_last_attested_with(source: Callable[[int, int], int | None]) -> None:
+    """Let the feature that owns attestations answer last_attested_edition_number."""
+    global _attested_edition_source
+    _attested_edition_source = source
+
+
+def last_attested_edition_number(person_id: int, manual_id: int) -> int | None:
+    """The edition the person last attested (None when never), as the training feature answers it."""
+    return _attested_edition_source(person_id, manual_id)

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from portal.audit.services import record_event
+from portal.core import signals
 from portal.extensions import db
 from portal.manuals.assignments import assign_for_material_edition, reconcile_assignments
 from portal.manuals.models import Manual, ManualEdition, QuizVersion
@@ -84,8 +85,7 @@ def publish_plan(actor, plan: PublishPlan, today: date) -> list[ManualEdition]:
     editions = []
     for entry in plan.changes:
         editions.extend(_publish_manual(actor, entry, today))
-    from portal.access.refresh import refresh_access_decisions  # access (issue 6)
-    refresh_access_decisions()  # grants now answer "valid until" the new due dates
+    signals.edition_published.send("manuals", editions=editions)
     return editions
 
 

@@ -7,6 +7,7 @@ from typing import Iterable
 from sqlalchemy import delete, insert, select, text, update
 
 from portal.audit.services import record_event
+from portal.core import signals
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.org.history import record_import_history
@@ -104,10 +105,8 @@ def apply_sync(actor: Person | None, plan: SyncPlan, source_name: str, details: 
     _replace_manages(actor, plan, person_ids, dept_ids, source)
     session.flush()
     session.expire_all()  # bulk statements bypass the identity map
-    from portal.manuals.assignments import reconcile_assignments, today_jst  # manuals (issue 3)
-    reconcile_assignments(today_jst())  # joiners and movers get what they must read; leavers lose it
-    from portal.access.refresh import refresh_access_decisions  # access (issue 6)
-    refresh_access_decisions(now=now)  # leavers' grants are suspended, training changes seen at once
+    # Manuals re-assign joiners, movers and leavers; access then suspends or resumes their grants.
+    signals.people_changed.send("org", person_ids=None, now=now)
     record_event(actor, "org.imported", object_type="organisation", object_id=source,
                  details={**(details or {}), "file": source_name, **plan.counts(),
                           "deactivated_people": [ref.key for ref in plan.deactivated]})
@@ -192,8 +191,6 @@ def change_roles(actor: Person, person: Person, roles: Iterable[str], managed_de
                      reason=reason, details={"before": before_codes, "after": after_codes})
     person.updated_at = utcnow()
     db.session.flush()
-    from portal.manuals.assignments import reconcile_assignments, today_jst  # manuals (issue 3)
-    reconcile_assignments(today_jst())  # a role audience (e.g. managers) follows the new roles at once
-    from portal.access.refresh import refresh_access_decisions  # access (issue 6)
-    refresh_access_decisions([person.id])
+    # A role audience (e.g. managers) follows the new roles at once, and so do the person's grants.
+    signals.people_changed.send("org", person_ids=[person.id], now=None)
     return True

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, literal, select, update
 
 from portal.audit.services import record_event
+from portal.core import signals
 from portal.core.timeutil import as_utc, utcnow
 from portal.extensions import db
 from portal.manuals.models import Manual, ManualEdition
@@ -247,8 +248,7 @@ def attest_edition(actor: Person, manual: Manual, *, locale: str, client_address
         raise TrainingError("attested")  # the same form sent twice
     attestation = db.session.get(Attestation, inserted)
     record_progress(actor.id, manual.id, now, attestation=attestation)
-    from portal.access.refresh import refresh_access_decisions  # access (issue 6)
-    refresh_access_decisions([actor.id], now=now)  # a suspended grant comes back in force at once
+    signals.attested.send("training", person_id=actor.id, manual_id=manual.id, attestation=attestation, now=now)
     record_event(actor, "training.attested", object_type="attestation", object_id=attestation.id, details={
         "manual": manual.slug, "edition": edition.number, "edition_content_hash": edition.content_hash,
         "statement_hash": attestation.statement_hash, "attempt_id": attempt.id, "score": attempt.score,

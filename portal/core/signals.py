@@ -1,0 +1,47 @@
+"""The signals features send to the features above them (blinker, as Indico's core/signals).
+
+A lower feature never imports a higher one: it sends a signal here, and the higher feature
+subscribes when the app is wired (`portal.blueprints.connect_signals`, called by create_app).
+Signals are synchronous: every subscriber runs inside the sender's call and transaction, so a
+subscriber flushes but never commits, and an exception in it rolls the sender's work back too.
+Subscribers receive the sender (a short name such as "org") and the keyword arguments below.
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+people_changed = _signals.signal("people-changed", doc="""\
+People were created, moved, (de)activated, or their roles or managed departments changed.
+
+Sent by org (HR import, role changes) after its rows are flushed. Keyword arguments:
+`person_ids` (a list, or None for "anyone may have changed") and `now` (a datetime or None).
+Subscribers may re-derive what follows from the organisation (manuals: the assignments).""")
+
+manual_assignments_changed = _signals.signal("manual-assignments-changed", doc="""\
+Who must read which manual was reconciled (it may or may not have changed).
+
+Sent by manuals after reconciling assignments for changed people. Keyword arguments:
+`person_ids` (a list, or None for everyone) and `now` (a datetime or None). Subscribers may
+re-derive what depends on training duties (access: its stored decisions, suspending grants).""")
+
+edition_published = _signals.signal("edition-published", doc="""\
+New manual editions were published and assignments reconciled (due dates may have moved).
+
+Sent by manuals once per published plan. Keyword arguments: `editions` (the new ManualEdition
+rows). Subscribers may re-derive what depends on due dates (access: its stored decisions).""")
+
+attested = _signals.signal("attested", doc="""\
+A person attested an edition (their training status for that manual may now be valid).
+
+Sent by training after the attestation row is flushed. Keyword arguments: `person_id`,
+`manual_id`, `attestation`, `now`. Subscribers may re-derive what depends on training status
+(access: a suspended grant comes back in force at once).""")
+
+attestation_revoked = _signals.signal("attestation-revoked", doc="""\
+An attestation's certificate was revoked (it no longer counts as training).
+
+Sent by certificates after the revocation row is flushed. Keyword arguments: `person_id`,
+`attestation_id`, `now`. Subscribers may re-derive what depends on training status
+(access: grants that need that manual are suspended now).""")
