@@ -16,11 +16,11 @@ from sqlalchemy.orm import aliased
 
 from portal.certificates.models import CertificateRevocation
 from portal.certificates.status import CURRENT, certificate_status
+from portal.core.sql import id_filter
 from portal.extensions import db
 from portal.manuals.models import Manual, ManualEdition
 from portal.org.models import Department, Person
 from portal.training.models import Attestation
-from portal.training.sql_rule import id_filter
 from portal.training.status import jst_date, validity_end
 
 #: Bulk exports read this many certificates per query (memory stays flat).

@@ -22,7 +22,7 @@ from portal.org.models import Department, Person
 from portal.org.queries import visible_department_ids
 from portal.training.models import QuizAttempt
 from portal.training.queries import ManualFacts
-from portal.training.sql_rule import department_pairs_select, id_filter, status_counts
+from portal.training.sql_rule import department_pairs_select, status_counts
 from portal.training.status import CURRENT, DUE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE
 
 #: Dashboard columns, in the order a reader scans them: done, then what needs doing, worst last.

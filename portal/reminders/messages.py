@@ -13,13 +13,13 @@ from flask import current_app
 from sqlalchemy import and_, select
 
 from portal.core.mail import OutgoingMail, render_mail
+from portal.core.sql import id_filter
 from portal.extensions import db
 from portal.manuals.models import Manual, TrainingAssignment
 from portal.org.models import Department, Person, department_managers
 from portal.reminders.models import ReminderLog
 from portal.reminders.queries import pairs_select
 from portal.reminders.rules import BEHIND_STATUSES, DIGEST, OVERDUE_KIND, week_start
-from portal.training.sql_rule import id_filter
 from portal.training.status import EXPIRED, OVERDUE
 
 #: A digest lists at most this many lines; the rest are counted.

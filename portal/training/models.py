@@ -232,3 +232,19 @@ class TrainingStatusSettle(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     settled_on: Mapped[date]
     settled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CertificateRevocation(db.Model):
+    """An admin withdrew the certificate of one attestation (at most once); it then reads "revoked"."""
+
+    __tablename__ = "certificate_revocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The attestation whose certificate no longer counts (one revocation per attestation).
+    attestation_id: Mapped[int] = mapped_column(ForeignKey("attestations.id"), unique=True)
+    #: Why, as the admin typed it (shown to auditors, never on the public verification page).
+    reason: Mapped[str] = mapped_column(Text)
+    revoked_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    revoked_by: Mapped[Person] = relationship()

@@ -15,27 +15,15 @@ from typing import NamedTuple
 from flask import g, has_app_context
 from sqlalchemy import and_, select
 
+from portal.core.sql import id_filter
 from portal.extensions import db
 from portal.manuals.models import Manual, ManualEdition, TrainingAssignment
 from portal.org.models import Person
 from portal.training.models import TrainingProgress
-from portal.training.sql_rule import id_filter
+from portal.training.facts import ManualFacts, manual_facts  # noqa: F401 - read here by the pages
 from portal.training.status import (
     ACCEPTABLE_FOR_ACCESS, URGENCY_ORDER, TrainingFacts, jst_date, training_status, validity_end,
 )
-
-
-@dataclass(frozen=True)
-class ManualFacts:
-    """What the status rule needs to know about a manual's editions."""
-
-    manual_id: int
-    latest_edition_id: int
-    latest_number: int
-    #: Number of the latest material edition (None: the manual has none).
-    required_number: int | None
-    #: The latest edition's validity period in months (None: attestations never expire).
-    validity_months: int | None
 
 
 class StatusRow(NamedTuple):
@@ -50,24 +38,6 @@ class StatusRow(NamedTuple):
     attested_edition_number: int | None
     attested_at: datetime | None
     current_edition_number: int | None
-
-
-def manual_facts(manual_ids: Collection[int] | None = None) -> dict[int, ManualFacts]:
-    """Latest edition, latest material edition and validity per manual (one query)."""
-    stmt = select(ManualEdition.manual_id, ManualEdition.id, ManualEdition.number,
-                  ManualEdition.change_kind, ManualEdition.validity_months).order_by(ManualEdition.number)
-    if manual_ids is not None:
-        stmt = stmt.where(id_filter(ManualEdition.manual_id, manual_ids))
-    latest: dict[int, tuple] = {}
-    required: dict[int, int] = {}
-    for manual_id, edition_id, number, kind, months in db.session.execute(stmt):
-        latest[manual_id] = (edition_id, number, months)
-        if kind == "material":
-            required[manual_id] = number
-    return {
-        manual_id: ManualFacts(manual_id, edition_id, number, required.get(manual_id), months)
-        for manual_id, (edition_id, number, months) in latest.items()
-    }
 
 
 def _pair_select(person_filter, manual_ids: Collection[int] | None):

@@ -13,18 +13,18 @@ with time since they were settled) are looked at again, pending ones with the li
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from datetime import date, datetime, timezone
 from functools import lru_cache
 
-from sqlalchemy import Integer, and_, any_, bindparam, case, func, literal, or_, select, union_all
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Integer, and_, case, func, literal, or_, select, union_all
 
+from portal.core.sql import id_filter
 from portal.core.types import UTCDateTime
 from portal.extensions import db
 from portal.manuals.models import TrainingAssignment
 from portal.org.models import Person
+from portal.training.facts import manual_facts, settled_on
 from portal.training.models import TrainingProgress, TrainingStatusCount, TrainingStatusRow
 from portal.training.status import (ATTESTED_EARLIER, ATTESTED_REQUIRED, CURRENT, DUE, EXPIRED, IN_PROGRESS,
                                     NOT_STARTED, OVERDUE, STARTED, earliest_valid_attestation_day,
@@ -34,19 +34,6 @@ from portal.training.status import (ATTESTED_EARLIER, ATTESTED_REQUIRED, CURRENT
 _BEGINNING = datetime(1900, 1, 1, tzinfo=timezone.utc)
 #: Counted statuses, in the column order of training_status_counts.
 COUNTED = (CURRENT, DUE, IN_PROGRESS, NOT_STARTED, OVERDUE, EXPIRED)
-#: Up to this many ids go into a plain IN list; more go in as one array (one parameter).
-_IN_LIST_LIMIT = 500
-
-
-def id_filter(column_, ids: Collection[int]):
-    """column IN ids, as one bound array (PostgreSQL) or JSON list (SQLite) when ids are many."""
-    ids = [int(i) for i in ids]
-    if len(ids) <= _IN_LIST_LIMIT:
-        return column_.in_(ids)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column_ == any_(bindparam(None, ids, type_=ARRAY(Integer), unique=True))
-    listed = func.json_each(json.dumps(ids)).table_valued("value")
-    return column_.in_(select(listed.c.value))
 
 
 def valid_from(today: date, validity_months: int | None) -> datetime:
@@ -157,9 +144,6 @@ def status_counts(today: date, *, department_ids: Collection[int] | None = None,
     The settled counts, minus what was counted for rows stale today, plus those rows' status
     today (their own columns, or the live rule for pending ones): one statement, one snapshot.
     """
-    from portal.training.queries import manual_facts
-    from portal.training.status_rows import settled_on
-
     on = settled_on()
     if on is None or today < on:
         return live_status_counts(today, department_ids=department_ids, manual_ids=manual_ids,
@@ -204,8 +188,6 @@ def department_pairs_select(today: date, department_ids: Collection[int], facts=
     """Assigned pairs of the departments' active people: person_id, manual_id, status, due_date
     (and attested_edition_number, attested_at with details), from the materialised rows; one
     statement, pending rows decided by the live rule."""
-    from portal.training.queries import manual_facts
-
     r = TrainingStatusRow
     facts = manual_facts() if facts is None else facts
     people = select(Person.id).where(id_filter(Person.department_id, department_ids), Person.active.is_(True))
@@ -241,8 +223,6 @@ def live_status_counts(today: date, *, department_ids: Collection[int] | None = 
                        manual_ids: Collection[int] | None = None,
                        by_department: bool = False) -> dict[tuple[int | None, int, str], int]:
     """status_counts decided from the facts alone (two queries; seconds on 2.5 million pairs)."""
-    from portal.training.queries import manual_facts
-
     facts = manual_facts(manual_ids)
     if not facts:
         return {}
@@ -264,8 +244,6 @@ def live_status_counts(today: date, *, department_ids: Collection[int] | None = 
 
 def pair_statuses_sql(today: date, manual_ids: Collection[int] | None = None) -> dict[tuple[int, int], str]:
     """{(person_id, manual_id): status} decided by the database (checked against the Python rule)."""
-    from portal.training.queries import manual_facts
-
     facts = manual_facts(manual_ids)
     if not facts:
         return {}

@@ -22,8 +22,10 @@ from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.manuals.models import TrainingAssignment
 from portal.org.models import Person
-from portal.training.models import TrainingProgress, TrainingStatusCount, TrainingStatusRow, TrainingStatusSettle
-from portal.training.sql_rule import COUNTED
+from portal.training.facts import manual_facts, settled_on
+from portal.training.models import (Attestation, CertificateRevocation, TrainingProgress, TrainingStatusCount,
+                                   TrainingStatusRow, TrainingStatusSettle)
+from portal.training.sql_rule import COUNTED, live_status_counts, status_counts
 from portal.training.status import (AttestationFact, TrainingFacts, counting_attestation, jst_date,
                                     next_status_change, settled_status, standing_of, validity_end)
 
@@ -95,11 +97,6 @@ def _lock() -> None:
         db.session.execute(text("LOCK TABLE training_status_rows IN EXCLUSIVE MODE"))
 
 
-def settled_on() -> date:
-    """The latest day rows were settled on; counts are exact from this day on."""
-    return db.session.scalar(select(TrainingStatusSettle.settled_on).where(TrainingStatusSettle.id == 1))
-
-
 def _chunks(today: date):
     """Row filters covering every row stale on `today`: one, or person ranges when many are stale."""
     r = TrainingStatusRow
@@ -116,8 +113,6 @@ def _chunks(today: date):
 
 def settle(today: date, now: datetime | None = None) -> int:
     """Re-derive every row stale on `today` and move its count; returns the rows settled. Flushes only."""
-    from portal.training.queries import manual_facts
-
     _lock()
     r = TrainingStatusRow
     facts_by_manual = manual_facts()
@@ -190,10 +185,6 @@ def rebuild(today: date, now: datetime | None = None) -> int:
 def progress_problems(limit: int = 20) -> list[str]:
     """Progress rows that do not name the attestation that counts (status.counting_attestation): a revoked
     certificate's attestation still counted, or one that counts is missing."""
-    from portal.certificates.models import CertificateRevocation  # certificates own revocations; read only
-
-    from portal.training.models import Attestation
-
     revoked = select(CertificateRevocation.id).where(CertificateRevocation.attestation_id == Attestation.id).exists()
     by_pair: dict[tuple[int, int], list[AttestationFact]] = defaultdict(list)
     for person_id, manual_id, number, attested_at, attestation_id, is_revoked in db.session.execute(
@@ -217,9 +208,6 @@ def progress_problems(limit: int = 20) -> list[str]:
 
 def check(today: date) -> list[str]:
     """Every way the materialised rows and counts disagree with the facts and the pure rule (empty: none)."""
-    from portal.training.queries import manual_facts
-    from portal.training.sql_rule import live_status_counts, status_counts
-
     problems = progress_problems()
     r, a, p = TrainingStatusRow, TrainingAssignment, Person
     missing = db.session.execute(
