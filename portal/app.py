@@ -105,11 +105,12 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.blueprints import BLUEPRINTS, connect_signals
+    from portal.blueprints import BLUEPRINTS
+    from portal.wiring import wire_features
 
     for blueprint in BLUEPRINTS():
         app.register_blueprint(blueprint)
-    connect_signals()
+    wire_features()
 
 
 def _register_request_hooks(app: Flask) -> None:

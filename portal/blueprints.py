@@ -1,39 +1,42 @@
-"""The list of feature blueprints, in one place."""
+"""The list of feature blueprints, in one place.
+
+Each feature defines `bp` in its blueprint.py; its view modules add routes to it. Importing the
+view modules here (not from each other) is what registers their routes, so no view module
+imports another to get its routes on the blueprint.
+"""
 from __future__ import annotations
 
 
 def BLUEPRINTS():  # noqa: N802 - reads as a constant list at the call site
-    """Every blueprint the app registers."""
-    from portal.access.api import bp as access_api_bp  # access (issue 6)
-    from portal.access.views import bp as access_bp  # access (issue 6)
-    from portal.audit.views import bp as audit_bp
-    from portal.auth.views import bp as auth_bp
-    from portal.home.views import bp as home_bp
-    from portal.instructions.views import bp as instructions_bp
-    from portal.lookups.views import bp as lookups_bp  # look-up requests (issue 7)
-    from portal.manuals.views import bp as manuals_bp
-    from portal.org.views import bp as org_bp
-    from portal.training.api import bp as training_api_bp  # training (issue 4)
-    from portal.training.views import bp as training_bp  # training (issue 4)
-    from portal.certificates.verify_views import bp as verify_bp  # certificates (issue 5)
-    from portal.certificates.views import bp as certificates_bp  # certificates (issue 5)
-    from portal.dashboards.views import bp as dashboards_bp  # dashboards (issue 5)
-    from portal.jobs.views import bp as downloads_bp  # jobs and my downloads
-    from portal.outbox.views import bp as outbox_bp  # the mail outbox
+    """Every blueprint the app registers, after importing the view modules that fill them."""
+    from portal.access import views as _access_views  # noqa: F401 - it imports its sibling view modules
+    from portal.access.api import bp as access_api_bp
+    from portal.access.blueprint import bp as access_bp
+    from portal.audit import views as _audit_views  # noqa: F401
+    from portal.audit.blueprint import bp as audit_bp
+    from portal.auth import account_views, oidc_views, two_factor_views, views as _auth_views  # noqa: F401
+    from portal.auth.blueprint import bp as auth_bp
+    from portal.certificates import views as _certificate_views  # noqa: F401
+    from portal.certificates.blueprint import bp as certificates_bp
+    from portal.certificates.verify_views import bp as verify_bp
+    from portal.dashboards import export_views, views as _dashboard_views  # noqa: F401
+    from portal.dashboards.blueprint import bp as dashboards_bp
+    from portal.home import views as _home_views  # noqa: F401
+    from portal.home.blueprint import bp as home_bp
+    from portal.instructions import export_views as _instruction_exports, views as _instruction_views  # noqa: F401
+    from portal.instructions.blueprint import bp as instructions_bp
+    from portal.jobs import outbox_views, views as _job_views  # noqa: F401
+    from portal.jobs.blueprint import bp as downloads_bp, outbox_bp
+    from portal.lookups import register_views, statistics_views, views as _lookup_views  # noqa: F401
+    from portal.lookups.blueprint import bp as lookups_bp
+    from portal.manuals import views as _manual_views  # noqa: F401
+    from portal.manuals.blueprint import bp as manuals_bp
+    from portal.org import views as _org_views  # noqa: F401 - it imports import_views
+    from portal.org.blueprint import bp as org_bp
+    from portal.training import views as _training_views  # noqa: F401
+    from portal.training.api import bp as training_api_bp
+    from portal.training.blueprint import bp as training_bp
 
     return [auth_bp, home_bp, org_bp, audit_bp, instructions_bp, lookups_bp, manuals_bp,
-            access_bp, access_api_bp,  # access (issue 6)
-            training_bp, training_api_bp,  # training (issue 4)
-            dashboards_bp, certificates_bp, verify_bp,  # dashboards, certificates (issue 5)
-            downloads_bp, outbox_bp]  # jobs, my downloads, the mail outbox
-
-
-def connect_signals() -> None:
-    """Subscribe the features to the signals of the features below them (portal.core.signals)."""
-    from portal.access.subscribers import connect_signals as connect_access
-    from portal.manuals.subscribers import connect_signals as connect_manuals
-    from portal.training.subscribers import connect_signals as connect_training
-
-    connect_manuals()
-    connect_training()
-    connect_access()
+            access_bp, access_api_bp, training_bp, training_api_bp,
+            dashboards_bp, certificates_bp, verify_bp, downloads_bp, outbox_bp]

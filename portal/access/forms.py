@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.access.cap_rules import CapSpec, parse_cap_value
-from portal.instructions.forms import DatePartsField
+from portal.core.fields import DatePartsField
 
 REASON_HELP = _l("Recorded in the audit trail and shown to the requester.")
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.audit import exporting
+from portal.audit.blueprint import bp
 from portal.audit.chain import (
     BAD_ANCHOR, CUT_OFF, EDITED, LINK, MISSING, REWRITTEN, UNKEYED_AFTER_KEYED, UNKNOWN_KEY,
 )
@@ -22,7 +23,6 @@ from portal.core.access import roles_required
 from portal.core.timeutil import to_jst
 from portal.extensions import db, limiter
 
-bp = Blueprint("audit", __name__, url_prefix="/audit")
 AUDIT_READERS = ("auditor", "admin")
 
 

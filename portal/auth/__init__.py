@@ -1,4 +1,1 @@
-"""Sign-in, sessions and passwords."""
-from portal.auth.views import bp
-
-__all__ = ["bp"]
+"""Sign-in, sessions and passwords (the blueprint: portal.auth.blueprint)."""

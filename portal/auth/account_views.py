@@ -12,7 +12,7 @@ from portal.auth.password_rules import problem_messages
 from portal.auth.services import PasswordPolicyError
 from portal.auth.sign_in import begin_second_factor, start_session
 from portal.auth.two_factor import enrolment_of, second_factor_required
-from portal.auth.views import bp
+from portal.auth.blueprint import bp
 from portal.core.access import public, roles_required
 from portal.core.i18n import current_locale, format_jst
 from portal.extensions import db, limiter

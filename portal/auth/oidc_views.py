@@ -14,7 +14,8 @@ from portal.auth.oidc import (
 from portal.auth.services import find_person
 from portal.auth.sign_in import OIDC, begin_session
 from portal.auth.sso_services import record_sso_refusal, record_sso_sign_in
-from portal.auth.views import LOGIN_LIMIT_PER_CLIENT, _safe_next, bp
+from portal.auth.blueprint import bp
+from portal.auth.views import LOGIN_LIMIT_PER_CLIENT, _safe_next
 from portal.core.access import public
 from portal.core.i18n import current_locale
 from portal.extensions import db, limiter

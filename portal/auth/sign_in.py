@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import current_app, redirect, request, session, url_for
 from flask_login import current_user, login_user
+from itsdangerous import URLSafeSerializer
 
 from portal.core import timeutil
 from portal.extensions import db
@@ -27,6 +28,9 @@ PENDING_SECONDS = 10 * 60
 #: How the signed-in session passed the second-factor rule: not_needed, totp or recovery_code.
 #: Sessions from other sign-in methods (SSO) carry no such note.
 SECOND_FACTOR_KEY = "second_factor"
+#: The signed cookie naming the last account signed in from this browser (the per-account throttle spares it).
+KNOWN_DEVICE_COOKIE = "portal_device"
+KNOWN_DEVICE_DAYS = 180
 
 
 def _fresh_session() -> None:
@@ -87,11 +91,18 @@ def open_session(person: Person, second_factor: str) -> None:
     begin_session(person, PASSWORD, second_factor)
 
 
+def device_signer() -> URLSafeSerializer:
+    """The signer of the known-device cookie."""
+    return URLSafeSerializer(current_app.secret_key, salt="portal.known-device")
+
+
 def remember_device(response, person: Person) -> None:
     """Mark this browser as one the person signed in from (the per-account throttle spares it)."""
-    from portal.auth.views import _remember_device  # views imports this module
-
-    _remember_device(response, person.employee_no)
+    response.set_cookie(
+        KNOWN_DEVICE_COOKIE, device_signer().dumps(person.employee_no.strip().lower()[:40]),
+        max_age=KNOWN_DEVICE_DAYS * 86400, path=url_for("auth.login"), httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax",
+    )
 
 
 def start_session(person: Person, next_url: str, second_factor: str):

@@ -15,7 +15,7 @@ from portal.auth.two_factor import (
     provisioning_uri, qr_data_url, record_second_factor_failure, recovery_codes_left, reset_second_factor,
     second_factor_required,
 )
-from portal.auth.views import bp
+from portal.auth.blueprint import bp
 from portal.core.access import access_rule, public, roles_required
 from portal.extensions import db, limiter
 from portal.org.models import Person

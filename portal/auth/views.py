@@ -3,23 +3,23 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature
 
+from portal.auth.blueprint import bp
 from portal.auth.forms import LoginForm, PasswordChangeForm
 from portal.auth.local_login import LocalLoginRefused
 from portal.auth.oidc import ID_TOKEN_KEY, provider_logout_url
 from portal.auth.password_rules import problem_messages
 from portal.auth.reauth import PASSWORD_CHECK_LIMIT, mark_wrong_password, password_check_key, wrong_password_entered
 from portal.auth.services import PasswordPolicyError, authenticate, change_password, end_all_sessions
-from portal.auth.sign_in import METHOD_KEY, OIDC, PASSWORD, begin_second_factor, begin_session
+from portal.auth.sign_in import (KNOWN_DEVICE_COOKIE, METHOD_KEY, OIDC, PASSWORD, begin_second_factor, begin_session,
+                                 device_signer, remember_device)
 from portal.auth.two_factor import second_factor_required
 from portal.core.access import public, signed_in
 from portal.extensions import db, limiter
-
-bp = Blueprint("auth", __name__)
 
 
 # Sign-in throttling (SECURITY.md row 1). Only wrong passwords count (the view answers 401);
@@ -31,8 +31,6 @@ bp = Blueprint("auth", __name__)
 LOGIN_LIMIT_PER_CLIENT = "30 per 15 minutes"
 LOGIN_LIMIT_PER_ACCOUNT_AND_CLIENT = "10 per 15 minutes"
 LOGIN_LIMIT_PER_ACCOUNT = "50 per 15 minutes"
-KNOWN_DEVICE_COOKIE = "portal_device"
-KNOWN_DEVICE_DAYS = 180
 
 
 def _failed_login(response) -> bool:
@@ -52,25 +50,13 @@ def _account_and_client_key() -> str:
     return f"acct-client:{_typed_account()}|{request.remote_addr or 'unknown'}"
 
 
-def _device_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="portal.known-device")
-
-
 def _known_device() -> bool:
     """True when this browser carries a signed note of an earlier sign-in to the typed account."""
     try:
-        known = _device_signer().loads(request.cookies.get(KNOWN_DEVICE_COOKIE, ""))
+        known = device_signer().loads(request.cookies.get(KNOWN_DEVICE_COOKIE, ""))
     except BadSignature:
         return False
     return isinstance(known, str) and known == _typed_account() != ""
-
-
-def _remember_device(response, employee_no: str) -> None:
-    response.set_cookie(
-        KNOWN_DEVICE_COOKIE, _device_signer().dumps(employee_no.strip().lower()[:40]),
-        max_age=KNOWN_DEVICE_DAYS * 86400, path=url_for("auth.login"), httponly=True,
-        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax",
-    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -106,7 +92,7 @@ def login():
                 return begin_second_factor(person, _safe_next(request.args.get("next")))
             begin_session(person, PASSWORD, second_factor="not_needed")
             response = redirect(_safe_next(request.args.get("next")))
-            _remember_device(response, person.employee_no)
+            remember_device(response, person)
             return response
         form.password.errors.append(_("The employee number or password is not correct."))
         return render_template("auth/login.html", form=form), 401
@@ -170,4 +156,3 @@ def language():
 
 
 # Their routes join this blueprint: links and the second factor, and company SSO.
-from portal.auth import account_views, oidc_views, two_factor_views  # noqa: E402,F401

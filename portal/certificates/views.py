@@ -1,12 +1,13 @@
 """Certificate pages: my certificates, one certificate (PDF, revocation), bulk ZIP export (a job)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.certificates import queries
+from portal.certificates.blueprint import bp
 from portal.certificates.forms import BulkExportForm, RevokeForm
 from portal.certificates.jobs import start_certificate_export
 from portal.certificates.labels import certificate_status_label, signature_method_label
@@ -18,13 +19,12 @@ from portal.core.i18n import format_jst
 from portal.core.workflow import StepLost
 from portal.core.exports import content_disposition
 from portal.core.i18n import current_locale
-from portal.dashboards.queries import departments_by_id
 from portal.extensions import db
 from portal.jobs.services import announce_job
 from portal.org.models import Department
+from portal.org.queries import departments_by_id
 from portal.training.status import jst_today
 
-bp = Blueprint("certificates", __name__, url_prefix="/certificates")
 
 #: Besides the holder, who may open and download anyone's certificate (auditors read only).
 READERS = ("admin", "training_admin", "auditor")

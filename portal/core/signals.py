@@ -45,3 +45,15 @@ An attestation's certificate was revoked (it no longer counts as training).
 Sent by certificates after the revocation row is flushed. Keyword arguments: `person_id`,
 `attestation_id`, `now`. Subscribers may re-derive what depends on training status
 (access: grants that need that manual are suspended now).""")
+
+mail_queued = _signals.signal("mail-queued", doc="""\
+A commit put mail in the outbox (sent by outbox after that commit, outside any transaction).
+
+No keyword arguments. Subscribers may wake whoever sends it (jobs: enqueue the outbox.drain task);
+a subscriber that fails must not raise (the mail is committed; the minute's sweep sends it anyway).""")
+
+daily_run_started = _signals.signal("daily-run-started", doc="""\
+The daily reminder run begins (sent by reminders before it claims today's reminders).
+
+Keyword arguments: `today` (the JST date) and `now`. Subscribers may take their daily counts
+(dashboards: the completion cells and snapshot) and flush; the sender commits right after.""")

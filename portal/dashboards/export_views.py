@@ -17,8 +17,11 @@ from portal.core.timeutil import to_jst, utcnow
 from portal.dashboards import queries
 from portal.dashboards.forms import ActionForm
 from portal.dashboards.services import record_dashboard_export
-from portal.dashboards.views import (ORGANISATION_VIEWERS, VIEWERS, bp, department_data, load_department,
-                                     load_person, person_data, dashboard_status_label)
+from portal.dashboards.blueprint import bp
+from portal.dashboards.jobs import start_people_export
+from portal.dashboards.tables import dashboard_status_label, day_text, pair_table
+from portal.dashboards.views import (ORGANISATION_VIEWERS, VIEWERS, department_data, load_department, load_person,
+                                     person_data)
 from portal.extensions import db
 from portal.jobs.services import announce_job
 from portal.training.queries import manual_facts
@@ -33,10 +36,6 @@ def _stamp() -> str:
 
 def _share(share: float | None):
     return "" if share is None else round(share * 100, 1)
-
-
-def _date(day) -> str:
-    return day.isoformat() if day else ""
 
 
 def _send(view: str, fmt: str, tables: dict[str, tuple[str, list, list]], stem: str, scope: dict):
@@ -65,22 +64,6 @@ def _outcome(outcome: str | None) -> str:
 
 def _status_header() -> list[str]:
     return [dashboard_status_label(status) for status in queries.STATUS_COLUMNS]
-
-
-def pair_table(pairs, people, titles, slugs, department_code: str) -> tuple[list, list]:
-    """Person × manual rows by kana reading, then manual."""
-    header = [_("Department code"), _("Employee number"), _("Full name"), _("Reading (kana)"), _("Manual"),
-              _("Manual ID"), _("Status"), _("Due date"), _("Attested edition"), _("Attested (JST)")]
-    order = {person_id: index for index, person_id in enumerate(people)}
-    labels = {status: dashboard_status_label(status) for status in queries.STATUS_COLUMNS}
-    body = []
-    for r in sorted((p for p in pairs if p.person_id in people and p.manual_id in titles),
-                    key=lambda p: (order[p.person_id], slugs[p.manual_id])):
-        person = people[r.person_id]
-        body.append([department_code, person.employee_no, person.name, person.name_kana, titles[r.manual_id],
-                     slugs[r.manual_id], labels.get(r.status, r.status), _date(r.due_date),
-                     r.attested_edition_number or "", format_jst(r.attested_at) if r.attested_at else ""])
-    return header, body
 
 
 @bp.route("/departments/<int:department_id>/export.<any(csv, xlsx):fmt>")
@@ -112,11 +95,11 @@ def person_export(person_id: int, fmt: str):
     data = person_data(person, jst_today())
     manuals = data["manuals"]
     status = [[manuals[r.manual_id].title(locale), manuals[r.manual_id].slug, dashboard_status_label(r.status),
-               _date(r.due_date), _date(r.valid_until), r.attested_edition_number or "",
+               day_text(r.due_date), day_text(r.valid_until), r.attested_edition_number or "",
                format_jst(r.attested_at) if r.attested_at else "", r.current_edition_number or ""]
               for r in data["status_rows"]]
     certificates = [[c.manual_title(locale), c.manual_slug, c.edition_number, format_jst(c.attested_at),
-                     _date(c.valid_until), certificate_status_label(c.status)] for c in data["certificates"]]
+                     day_text(c.valid_until), certificate_status_label(c.status)] for c in data["certificates"]]
     attempts = [[m.title(locale), m.slug, a.edition_number, format_jst(a.started_at),
                  format_jst(a.submitted_at) if a.submitted_at else "", _outcome(a.outcome),
                  "" if a.score is None else a.score, a.question_count] for a, m in data["attempts"]]
@@ -159,8 +142,6 @@ def organisation_export(fmt: str):
 @roles_required(*ORGANISATION_VIEWERS)
 def people_export():
     """Every department's person × manual table as one CSV or XLSX file, made in the background."""
-    from portal.dashboards.jobs import start_people_export
-
     export_format = request.form.get("format", "")
     if not ActionForm().validate_on_submit() or export_format not in FORMATS:
         abort(400)

@@ -12,10 +12,12 @@ from pathlib import Path
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.audit.services import record_event
 from portal.core.exports import Sheet, csv_lines, write_xlsx
 from portal.core.timeutil import to_jst, utcnow
 from portal.dashboards import queries
 from portal.dashboards.services import record_dashboard_export, refresh_completion
+from portal.dashboards.tables import pair_table
 from portal.jobs.kinds import JobKind, JobResult, PartPlan
 from portal.jobs.services import create_job
 from portal.org.models import Person
@@ -37,8 +39,6 @@ def start_people_export(actor: Person, export_format: str, locale: str):
 
 def start_recount(actor: Person):
     """Queue a count of the whole organisation (the heat map's cells and today's snapshot); flushes."""
-    from portal.audit.services import record_event
-
     job = create_job(actor, RECOUNT_KIND, {"today": jst_today().isoformat()})
     record_event(actor, "dashboard.recount_started", object_type="job", object_id=job.id)
     return job
@@ -57,8 +57,6 @@ def _rows_file(folder: Path, number: int) -> Path:
 def _people_work(job, part, progress, folder: Path) -> None:
     """The person × manual rows of the part's departments, one JSON list per line."""
     folder.mkdir(parents=True, exist_ok=True)
-    from portal.dashboards.export_views import pair_table  # the department export's own table
-
     today, locale = date.fromisoformat(job.params["today"]), job.params.get("locale", "ja")
     facts = manual_facts()
     manuals = queries.manuals_by_id(list(facts))
@@ -87,8 +85,6 @@ def _all_rows(job, folder: Path, progress):
 def _people_finish(job, progress, folder: Path) -> JobResult:
     """One CSV (UTF-8 with BOM) or XLSX of every part's rows, in department order."""
     folder.mkdir(parents=True, exist_ok=True)
-    from portal.dashboards.export_views import pair_table
-
     header, _body = pair_table([], {}, {}, {}, "")
     stamp = to_jst(job.created_at).strftime("%Y%m%d-%H%M")
     final = folder / f"training-people-all-{stamp}.{job.params['format']}"

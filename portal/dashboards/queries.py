@@ -15,11 +15,12 @@ from typing import NamedTuple
 
 from sqlalchemy import String, case, cast, func, select
 
+from portal.core.sql import id_filter
 from portal.dashboards.models import CompletionCell, CompletionSnapshot
 from portal.extensions import db
 from portal.manuals.models import Manual
 from portal.org.models import Department, Person
-from portal.org.queries import visible_department_ids
+from portal.org.queries import departments_by_id, visible_department_ids  # noqa: F401 - the pages read both here
 from portal.training.models import QuizAttempt
 from portal.training.queries import ManualFacts
 from portal.training.sql_rule import department_pairs_select, status_counts
@@ -143,16 +144,6 @@ def manuals_by_id(manual_ids: Collection[int]) -> dict[int, Manual]:
         return {}
     manuals = db.session.scalars(select(Manual).where(id_filter(Manual.id, manual_ids)).order_by(Manual.slug))
     return {manual.id: manual for manual in manuals}
-
-
-def departments_by_id(department_ids: Collection[int] | None) -> dict[int, Department]:
-    """Departments by id (None: all), ordered by code (one query)."""
-    stmt = select(Department).order_by(Department.code)
-    if department_ids is not None:
-        if not department_ids:
-            return {}
-        stmt = stmt.where(id_filter(Department.id, department_ids))
-    return {department.id: department for department in db.session.scalars(stmt)}
 
 
 def department_for_viewer(viewer: Person, department_id: int) -> Department | None:

@@ -1,9 +1,8 @@
 """Dashboard pages: departments (managers see only theirs), one person's history, the organisation."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -12,6 +11,8 @@ from portal.core.access import roles_required
 from portal.core.i18n import current_locale, format_date
 from portal.core.timeutil import utcnow
 from portal.dashboards import charts, queries
+from portal.dashboards.blueprint import bp
+from portal.dashboards.tables import dashboard_status_label
 from portal.dashboards.forms import ActionForm
 from portal.dashboards.jobs import start_recount
 from portal.extensions import db
@@ -24,28 +25,16 @@ from portal.reminders.services import (AlreadyRemindedToday, NoAddress, NothingT
 from portal.training.queries import manual_facts, status_rows
 from portal.training.status import jst_today
 
-bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
-
 #: Who sees dashboards; managers only the departments they manage.
 VIEWERS = ("manager", "training_admin", "auditor", "admin")
 #: Who sees the whole organisation at once.
 ORGANISATION_VIEWERS = ("training_admin", "auditor", "admin")
 #: Who may remind people (auditors read and change nothing).
 REMINDERS = ("manager", "training_admin", "admin")
-STATUS_LABELS = {
-    "current": _l("Current"), "due": _l("Re-training due"), "in_progress": _l("In progress"),
-    "not_started": _l("Not started"), "overdue": _l("Overdue"), "expired": _l("Expired"),
-}
 
 
 def _viewer():
     return current_user._get_current_object()
-
-
-@bp.app_template_global("dashboard_status_label")
-def dashboard_status_label(status: str) -> str:
-    """The short word for a training status, in the viewer's language."""
-    return str(STATUS_LABELS.get(status, status))
 
 
 @bp.app_template_filter("percent")
@@ -205,5 +194,3 @@ def refresh():
     announce_job(job.id)
     return redirect(url_for("downloads.index", _anchor=f"job-{job.id}"))
 
-
-from portal.dashboards import export_views  # noqa: E402,F401  (the export routes, on the same blueprint)

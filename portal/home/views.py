@@ -1,14 +1,13 @@
 """The home page per role, and the health check."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
 from portal.core.access import public, signed_in
 from portal.extensions import db
-
-bp = Blueprint("home", __name__)
+from portal.home.blueprint import bp
 
 
 @bp.route("/")

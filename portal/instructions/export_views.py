@@ -13,7 +13,8 @@ from portal.core.timeutil import to_jst, utcnow
 from portal.extensions import db
 from portal.instructions import queries, rules
 from portal.instructions.services import record_instruction_export
-from portal.instructions.views import bp, instruction_status_label, search_filters
+from portal.instructions.blueprint import bp
+from portal.instructions.views import instruction_status_label, search_filters
 
 
 def _stamp() -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,6 +19,7 @@ from portal.core.i18n import current_locale, format_jst
 from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.instructions import queries, rules
+from portal.instructions.blueprint import bp
 from portal.instructions.forms import ActionForm, InstructionForm, RegisterSearchForm
 from portal.instructions.models import InstructionAttachment
 from portal.instructions.services import (InstructionInputError, IssueData, NotARecipient,
@@ -26,7 +27,6 @@ from portal.instructions.services import (InstructionInputError, IssueData, NotA
                                           remind_instruction)
 from portal.outbox.services import queue_mails
 
-bp = Blueprint("instructions", __name__, url_prefix="/instructions")
 
 #: The whole issue form may carry 5 files of 5 MB; beyond this the request itself is refused (413).
 MAX_ISSUE_REQUEST_BYTES = 64 * 1024 * 1024
@@ -268,5 +268,3 @@ def attachment(instruction_id: int, attachment_id: int):
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
-
-from portal.instructions import export_views  # noqa: E402,F401  (registers the export routes on bp)

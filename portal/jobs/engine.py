@@ -31,6 +31,7 @@ from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.jobs.kinds import JobKind, PartPlan, kind_named
 from portal.jobs.models import FINAL_STATES, FINISH, PLAN, WORK, Job, JobPart
+from portal.jobs.queue import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +219,6 @@ def _store_result(job_id: int, result) -> None:
 
 def run_job(job_id: int) -> None:
     """The `jobs.run` task: work on the job's parts until none is left to claim."""
-    from portal.jobs.queue import enqueue
-
     while True:
         db.session.expire_all()
         part = claim_next_part(job_id, lease := new_lease(), utcnow())
@@ -253,8 +252,6 @@ def _watch(job_id: int) -> None:
 
     Only one task per job arranges the next look (a conditional UPDATE on follow_up_at).
     """
-    from portal.jobs.queue import enqueue
-
     now = utcnow()
     open_parts = db.session.scalar(select(func.count()).select_from(JobPart).where(
         JobPart.job_id == job_id, JobPart.state != "done"))

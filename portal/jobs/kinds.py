@@ -1,7 +1,7 @@
 """What a job kind is: how it plans its parts, does one, and finishes; the registry of kinds.
 
 Features define their kinds next to their own code (certificates/jobs.py, audit/jobs.py, ...);
-job_kinds() imports them when first asked, as blueprints.py does for blueprints.
+portal.wiring registers them with register_job_kind when the app is wired.
 
 A part may be done twice (its consumer died and another took it over): work() writes its files
 under temporary names renamed when complete, and whatever it writes to the database must be safe
@@ -10,7 +10,6 @@ to write again (progress heartbeats commit the transaction).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -55,16 +54,18 @@ class JobError(Exception):
         self.code = code
 
 
-@cache
+#: Every kind by name; features' kinds are registered when the app is wired (portal.wiring).
+_KINDS: dict[str, JobKind] = {}
+
+
+def register_job_kind(kind: JobKind) -> None:
+    """Let the consumers run jobs of this kind (idempotent)."""
+    _KINDS[kind.name] = kind
+
+
 def job_kinds() -> dict[str, JobKind]:
     """Every job kind by name."""
-    from portal.audit.jobs import AUDIT_EXPORT
-    from portal.certificates.jobs import CERTIFICATES_ZIP
-    from portal.dashboards.jobs import ORGANISATION_RECOUNT, PEOPLE_EXPORT
-    from portal.training.jobs import STATUS_REBUILD
-
-    kinds = (CERTIFICATES_ZIP, PEOPLE_EXPORT, AUDIT_EXPORT, STATUS_REBUILD, ORGANISATION_RECOUNT)
-    return {kind.name: kind for kind in kinds}
+    return _KINDS
 
 
 def kind_named(name: str) -> JobKind:

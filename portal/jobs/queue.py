@@ -63,19 +63,26 @@ def _in_app(app: Flask, func: Callable) -> Callable:
     return run
 
 
-def _register(huey: Huey, app: Flask) -> dict:
-    from portal.jobs import engine, schedules
-    from portal.outbox import sending
+#: Task name → (function, every minute under the tick lock?); filled by register_task when the app is wired
+#: (portal.jobs.tasks), so this module imports none of the code its consumers run.
+_TASKS: dict[str, tuple[Callable, bool]] = {}
 
-    tasks = {
-        "jobs.run": huey.task(name="jobs.run")(_in_app(app, engine.run_job)),
-        "outbox.drain": huey.task(name="outbox.drain")(_in_app(app, sending.drain_outbox)),
-        "schedules.run": huey.task(name="schedules.run")(_in_app(app, schedules.run_schedule)),
-        # Every minute on every consumer: cheap, and whichever consumer is alive does the sweeping;
-        # the lock keeps two consumers' ticks from overlapping (the database decides what runs once).
-        "jobs.tick": huey.periodic_task(crontab(minute="*"), name="jobs.tick")(
-            huey.lock_task("portal.tick", ttl=TICK_LOCK_SECONDS)(_in_app(app, schedules.tick))),
-    }
+
+def register_task(name: str, func: Callable, *, every_minute: bool = False) -> None:
+    """Let the consumers run `func` as the task `name` (every minute, one consumer at a time, if asked)."""
+    _TASKS[name] = (func, every_minute)
+
+
+def _register(huey: Huey, app: Flask) -> dict:
+    tasks = {}
+    for name, (func, every_minute) in _TASKS.items():
+        if every_minute:
+            # Every minute on every consumer: cheap, and whichever consumer is alive does the sweeping;
+            # the lock keeps two consumers' ticks from overlapping (the database decides what runs once).
+            tasks[name] = huey.periodic_task(crontab(minute="*"), name=name)(
+                huey.lock_task("portal.tick", ttl=TICK_LOCK_SECONDS)(_in_app(app, func)))
+        else:
+            tasks[name] = huey.task(name=name)(_in_app(app, func))
     return tasks
 
 

@@ -24,7 +24,10 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.core.timeutil import JST, to_jst, utcnow
 from portal.extensions import db
+from portal.jobs.engine import expire_results, rescue_jobs
 from portal.jobs.models import ScheduleRun
+from portal.jobs.queue import enqueue
+from portal.outbox.sending import mail_waiting
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +37,18 @@ RUN_LEASE = timedelta(minutes=30)
 MAX_ATTEMPTS = 3
 
 
+#: The daily tasks by name, in the order they were registered (portal.wiring registers them).
+_DAILY: dict[str, Callable[[], dict]] = {}
+
+
+def register_daily_task(name: str, func: Callable[[], dict]) -> None:
+    """Run `func` once a day at PORTAL_DAILY_AT; it returns a summary and commits its own work."""
+    _DAILY[name] = func
+
+
 def daily_tasks() -> dict[str, Callable[[], dict]]:
     """The daily tasks by name; each returns a summary of what it did (and commits its own work)."""
-    from portal.access.daily import expire_and_apply_deadlines
-    from portal.reminders.daily import send_daily_reminders
-
-    return {"reminders": send_daily_reminders, "access": expire_and_apply_deadlines}
+    return dict(_DAILY)
 
 
 def parse_daily_at(text: str) -> time:
@@ -120,10 +129,6 @@ def run_schedule(name: str, slot: str) -> bool:
 
 def tick() -> dict:
     """The `jobs.tick` task: start due daily runs, re-announce forgotten jobs, wake the outbox, expire results."""
-    from portal.jobs.engine import expire_results, rescue_jobs
-    from portal.jobs.queue import enqueue
-    from portal.outbox.sending import mail_waiting
-
     now = utcnow()
     due = due_runs(now)
     forgotten = rescue_jobs(now)

@@ -13,6 +13,7 @@ from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.jobs.kinds import kind_named
 from portal.jobs.models import FINAL_STATES, PLAN, Job, JobPart
+from portal.jobs.queue import enqueue
 from portal.org.models import Person
 
 
@@ -41,8 +42,6 @@ def create_job(actor: Person | None, kind: str, params: dict) -> Job:
 
 def announce_job(job_id: int) -> None:
     """Tell the consumers (after the commit): one of them plans the job, then others help."""
-    from portal.jobs.queue import enqueue
-
     enqueue("jobs.run", job_id)
 
 

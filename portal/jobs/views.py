@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -18,13 +18,13 @@ from portal.core.exports import content_disposition
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.jobs import queries
+from portal.jobs.blueprint import bp
 from portal.jobs.engine import files_dir
 from portal.jobs.forms import ActionForm
 from portal.jobs.kinds import job_kinds
 from portal.jobs.models import FINAL_STATES, Job
 from portal.jobs.services import JobRefused, cancel_job, may_see, record_download, result_file
 
-bp = Blueprint("downloads", __name__, url_prefix="/downloads")
 
 STATE_LABELS = {
     "queued": _l("Waiting"), "running": _l("Processing"), "done": _l("Ready"), "failed": _l("Failed"),

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 
-from portal.instructions.forms import DatePartsField
+from portal.core.fields import DatePartsField
 
 
 class LookupForm(FlaskForm):

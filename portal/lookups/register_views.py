@@ -16,7 +16,8 @@ from portal.extensions import db
 from portal.lookups import messages, queries, rules
 from portal.lookups.forms import RegisterForm
 from portal.lookups.register import PAGE_SIZE, RegisterFilters, iter_register_rows, register_page
-from portal.lookups.views import _status, bp
+from portal.lookups.blueprint import bp
+from portal.lookups.views import _status
 
 #: Query parameters that reproduce a search.
 SEARCH_ARGS = ("status", "department", *(f"{name}-{part}" for name in ("asked_from", "asked_to")

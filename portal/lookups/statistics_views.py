@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.lookups import queries, rules
 from portal.lookups.forms import StatisticsForm
 from portal.lookups.services import record_statistics_export
-from portal.lookups.views import bp
+from portal.lookups.blueprint import bp
 from portal.training.status import jst_today
 
 RANGE_MESSAGES = {

@@ -2,7 +2,7 @@
 whoever acts next, the manager's inbox, the handler's queue."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,10 +20,9 @@ from portal.lookups import messages, queries, rules
 from portal.lookups.forms import ActionForm, AnswerForm, LookupForm, WithdrawForm
 from portal.lookups.models import LookupRequest
 from portal.core.workflow import Meanwhile
+from portal.lookups.blueprint import bp
 from portal.lookups.services import (SUBJECT, LookupData, LookupInputError, LookupRefused, answer_lookup,
                                      decide_lookup_approval, request_lookup, take_lookup, withdraw_lookup)
-
-bp = Blueprint("lookups", __name__, url_prefix="/lookups")
 
 
 @bp.context_processor
@@ -258,5 +257,3 @@ def queue():
                            in_force=bool(queries.systems_in_force_for(viewer)), status_of=_status)
 
 
-from portal.lookups import statistics_views  # noqa: E402,F401  (registers the statistics pages on bp)
-from portal.lookups import register_views  # noqa: E402,F401  (registers the register page on bp)

@@ -4,7 +4,7 @@ Any signed-in person may read any published manual: they are the company's inter
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.core.access import roles_required, signed_in
 from portal.extensions import db
 from portal.manuals.assignments import today_jst
+from portal.manuals.blueprint import bp
 from portal.manuals.comparison import compare_sections, summarise_changes
 from portal.manuals.forms import PublishForm
 from portal.manuals.planning import build_publish_plan, repository_dirs
@@ -22,7 +23,6 @@ from portal.manuals.queries import (
 )
 from portal.manuals.services import publish_from_repository
 
-bp = Blueprint("manuals", __name__, url_prefix="/manuals")
 PUBLISHERS = ("training_admin", "admin")
 
 

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
+from portal.core.sql import id_filter
 from portal.extensions import db
 from portal.org.models import Department, Person, PersonRole
 
@@ -130,3 +132,13 @@ def departments_overview() -> list:
         .outerjoin(headcount, headcount.c.department_id == Department.id)
         .order_by(Department.kind, Department.code)
     ).all()
+
+
+def departments_by_id(department_ids: Collection[int] | None) -> dict[int, Department]:
+    """Departments by id (None: all), ordered by code (one query)."""
+    stmt = select(Department).order_by(Department.code)
+    if department_ids is not None:
+        if not department_ids:
+            return {}
+        stmt = stmt.where(id_filter(Department.id, department_ids))
+    return {department.id: department for department in db.session.scalars(stmt)}

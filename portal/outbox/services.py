@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from portal.core import signals
 from portal.core.mail import OutgoingMail
 from portal.core.timeutil import utcnow
 from portal.extensions import db
@@ -30,9 +31,7 @@ def install() -> None:
 
 def _after_commit(session: Session) -> None:
     if session.info.pop(_WAKE, False):
-        from portal.jobs.queue import enqueue
-
-        enqueue("outbox.drain")
+        signals.mail_queued.send("outbox")
 
 
 def _after_rollback(session: Session) -> None:

@@ -13,8 +13,8 @@ from datetime import date
 
 from flask import current_app
 
+from portal.core import signals
 from portal.core.timeutil import utcnow
-from portal.dashboards.services import refresh_completion
 from portal.extensions import db
 from portal.outbox.services import queue_mail
 from portal.reminders import messages, services
@@ -25,7 +25,7 @@ def send_daily_reminders(today: date | None = None, digest: bool = True, snapsho
     """Count the organisation (unless told not to), then queue what is owed today; commits; returns a summary."""
     today = today or jst_today()
     if snapshot:
-        refresh_completion(today, utcnow())
+        signals.daily_run_started.send("reminders", today=today, now=utcnow())  # dashboards count the organisation
         db.session.commit()
     claim, days_before = services.new_claim(), current_app.config["PORTAL_REMINDER_DAYS_BEFORE"]
     claimed = services.claim_learner_reminders(today, utcnow(), claim, days_before)

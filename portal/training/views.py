@@ -1,7 +1,7 @@
 """The learner's pages: My training, a manual's quiz, the attempt, its result, the attestation."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,6 +10,7 @@ from portal.core.i18n import current_locale, format_jst
 from portal.core.timeutil import utcnow
 from portal.extensions import db, limiter
 from portal.training import loaders
+from portal.training.blueprint import bp
 from portal.training.forms import QuizAnswersForm, StartQuizForm
 from portal.training.presenters import (
     attempt_questions, graded_questions, next_step, reason_message, task_groups,
@@ -28,7 +29,6 @@ from portal.training.signing_views import (
 from portal.training.services import submit_attempt as grade_submission
 from portal.training.status import NOT_REQUIRED, jst_today
 
-bp = Blueprint("training", __name__, url_prefix="/training")
 bp.record_once(install)  # signatures made at the company's provider come back to signing_views
 
 

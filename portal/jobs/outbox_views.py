@@ -1,7 +1,11 @@
-"""Admins see mail that could not be sent (and how much waits), and queue a failed message again."""
+"""Admins see mail that could not be sent (and how much waits), and queue a failed message again.
+
+The outbox itself (portal.outbox) sits below the audit trail, which queues mail; this page writes
+audit events and wakes the consumers, so it lives with the queue's consumers.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -9,11 +13,11 @@ from sqlalchemy import func, select
 from portal.audit.services import record_event
 from portal.core.access import roles_required
 from portal.extensions import db
+from portal.jobs.blueprint import outbox_bp as bp
 from portal.jobs.forms import ActionForm
+from portal.jobs.queue import enqueue
 from portal.outbox.models import OutboxMail
 from portal.outbox.sending import retry_mail
-
-bp = Blueprint("outbox", __name__, url_prefix="/admin/mail")
 
 #: Failed messages listed at most, newest first.
 LISTED = 200
@@ -39,8 +43,6 @@ def retry(mail_id: int):
         abort(404)
     record_event(current_user._get_current_object(), "mail.retried", object_type="mail", object_id=mail_id)
     db.session.commit()
-    from portal.jobs.queue import enqueue
-
     enqueue("outbox.drain")
     flash(_("The message will be sent again."), "success")
     return redirect(url_for(".index"))

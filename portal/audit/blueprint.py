@@ -1,0 +1,6 @@
+"""The audit blueprint; views.py adds its pages."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")

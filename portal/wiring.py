@@ -1,0 +1,31 @@
+"""Wiring the features together when the app is created: who hears which signal, which job kinds
+and daily tasks the queue's consumers run. Lower features never import higher ones; this module,
+above them all, tells each lower registry what the higher features provide."""
+from __future__ import annotations
+
+
+def wire_features() -> None:
+    """Connect every subscriber and register every task, job kind and daily task (idempotent)."""
+    from portal.access.subscribers import connect_signals as connect_access
+    from portal.audit.jobs import AUDIT_EXPORT
+    from portal.certificates.jobs import CERTIFICATES_ZIP
+    from portal.daily import expire_and_apply_deadlines
+    from portal.dashboards.jobs import ORGANISATION_RECOUNT, PEOPLE_EXPORT
+    from portal.dashboards.subscribers import connect_signals as connect_dashboards
+    from portal.jobs.kinds import register_job_kind
+    from portal.jobs.schedules import register_daily_task
+    from portal.jobs.tasks import install_tasks
+    from portal.manuals.subscribers import connect_signals as connect_manuals
+    from portal.reminders.daily import send_daily_reminders
+    from portal.training.jobs import STATUS_REBUILD
+    from portal.training.subscribers import connect_signals as connect_training
+
+    connect_manuals()
+    connect_training()
+    connect_access()
+    connect_dashboards()
+    install_tasks()
+    for kind in (CERTIFICATES_ZIP, PEOPLE_EXPORT, AUDIT_EXPORT, STATUS_REBUILD, ORGANISATION_RECOUNT):
+        register_job_kind(kind)
+    register_daily_task("reminders", send_daily_reminders)
+    register_daily_task("access", expire_and_apply_deadlines)
