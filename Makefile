@@ -33,7 +33,9 @@ run: setup system-packages
 	  trap "kill $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
 	  $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --graceful-timeout 3 --access-logfile - "portal:create_app()"'
 
+# lint-imports first: the layers and the absence of import cycles ([tool.importlinter] in pyproject.toml).
 test: setup system-packages-test oidc-provider
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed translations

@@ -80,7 +80,7 @@ def _init_extensions(app: Flask) -> None:
     from portal.core.i18n import register_i18n, select_locale
     from portal.core.navigation import register_navigation
     from portal.core.pool_ping import ping_idle_connections
-    from portal.core.rate_limits import limit_in_views_only
+    from portal.core.rate_limits import limit_in_views_only, skip_machine_calls
 
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
@@ -90,6 +90,7 @@ def _init_extensions(app: Flask) -> None:
             ping_idle_connections(engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
+    skip_machine_calls(limiter)
     limiter.init_app(app)
     limit_in_views_only(app, limiter)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Tokyo")

@@ -1,4 +1,6 @@
-"""Flask extensions, created unbound; create_app() binds them."""
+"""Flask extensions, created unbound (create_app() binds them), and the model base with its column types.
+
+The bottom layer: it imports nothing from the portal, and everything may import it."""
 from __future__ import annotations
 
 from flask_babel import Babel
@@ -8,13 +10,11 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import MetaData
+from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, registry
-
-from portal.core.access import is_token_request
-from portal.core.types import UTCDateTime
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -23,6 +23,25 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment stored as naive UTC on every backend and read back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: D102
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: D102
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -42,6 +61,3 @@ babel = Babel()
 # get_remote_address reads request.remote_addr, which ProxyFix rewrites only
 # when PORTAL_TRUSTED_PROXIES says a proxy is there: spoofed XFF changes nothing.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-# Machine endpoints carry no limits: skipping the limiter's per-request work there keeps the
-# decision API lean (issue 6). Sign-in, attestation and verification keep theirs.
-limiter.request_filter(is_token_request)

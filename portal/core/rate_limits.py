@@ -13,6 +13,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_limiter import Limiter
 
+from portal.core.access import is_token_request
+
 
 def limit_in_views_only(app: Flask, limiter: Limiter) -> None:
     """Drop the limiter's per-request hook; refuse to start if app-wide limits were configured."""
@@ -21,3 +23,12 @@ def limit_in_views_only(app: Flask, limiter: Limiter) -> None:
             raise RuntimeError(f"{key} would need Flask-Limiter's per-request hook (portal/core/rate_limits.py)")
     hooks = app.before_request_funcs.get(None, [])
     hooks.remove(limiter._check_request_limit)  # a renamed hook fails here, loudly, not silently
+
+
+def skip_machine_calls(limiter: Limiter) -> None:
+    """Machine endpoints carry no limits: skipping the limiter's work there keeps the decision API lean.
+
+    Sign-in, attestation and verification keep theirs. Added once per limiter, however many apps are created.
+    """
+    if is_token_request not in limiter._request_filters:
+        limiter.request_filter(is_token_request)

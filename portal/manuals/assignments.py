@@ -7,8 +7,7 @@ from sqlalchemy import Date, and_, delete, func, literal, not_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.core.timeutil import to_jst, utcnow
-from portal.core.types import UTCDateTime
-from portal.extensions import db
+from portal.extensions import UTCDateTime, db
 from portal.manuals.audience import audience_condition, audience_people
 from portal.manuals.models import ManualEdition, TrainingAssignment
 from portal.org.models import Department, Person

@@ -22,8 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import Date, Integer, String
 
 from portal.audit.services import record_event
-from portal.core.types import UTCDateTime
-from portal.extensions import db
+from portal.extensions import UTCDateTime, db
 from portal.manuals.models import Manual, TrainingAssignment
 from portal.org.models import Person, PersonRole, department_managers
 from portal.reminders.messages import PersonMessage, ReminderItem, learner_message

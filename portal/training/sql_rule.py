@@ -20,8 +20,7 @@ from functools import lru_cache
 from sqlalchemy import Integer, and_, case, func, literal, or_, select, union_all
 
 from portal.core.sql import id_filter
-from portal.core.types import UTCDateTime
-from portal.extensions import db
+from portal.extensions import UTCDateTime, db
 from portal.manuals.models import TrainingAssignment
 from portal.org.models import Person
 from portal.training.facts import manual_facts, settled_on
