@@ -1,4 +1,4 @@
-"""What access does when training duties or training status change (connected by portal.blueprints).
+"""What access does when training duties or training status change (connected by portal.wiring).
 
 Every subscriber recomputes the stored decisions in the sender's transaction (flushes, never commits).
 """

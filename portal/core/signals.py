@@ -1,7 +1,7 @@
 """The signals features send to the features above them (blinker, as Indico's core/signals).
 
 A lower feature never imports a higher one: it sends a signal here, and the higher feature
-subscribes when the app is wired (`portal.blueprints.connect_signals`, called by create_app).
+subscribes when the app is wired (`portal.wiring.wire_features`, called by create_app).
 Signals are synchronous: every subscriber runs inside the sender's call and transaction, so a
 subscriber flushes but never commits, and an exception in it rolls the sender's work back too.
 Subscribers receive the sender (a short name such as "org") and the keyword arguments below.
@@ -17,7 +17,9 @@ People were created, moved, (de)activated, or their roles or managed departments
 
 Sent by org (HR import, role changes) after its rows are flushed. Keyword arguments:
 `person_ids` (a list, or None for "anyone may have changed") and `now` (a datetime or None).
-Subscribers may re-derive what follows from the organisation (manuals: the assignments).""")
+Subscribers may re-derive what follows from the organisation (manuals: the assignments). Access
+listens to manual_assignments_changed instead, which manuals sends once it has reconciled: blinker
+promises no order between subscribers, and access must see the new assignments.""")
 
 manual_assignments_changed = _signals.signal("manual-assignments-changed", doc="""\
 Who must read which manual was reconciled (it may or may not have changed).
@@ -47,13 +49,15 @@ Sent by certificates after the revocation row is flushed. Keyword arguments: `pe
 (access: grants that need that manual are suspended now).""")
 
 mail_queued = _signals.signal("mail-queued", doc="""\
-A commit put mail in the outbox (sent by outbox after that commit, outside any transaction).
+A commit put mail in the outbox.
 
-No keyword arguments. Subscribers may wake whoever sends it (jobs: enqueue the outbox.drain task);
-a subscriber that fails must not raise (the mail is committed; the minute's sweep sends it anyway).""")
+Sent by outbox after that commit, outside any transaction; no keyword arguments. Subscribers
+may wake whoever sends it (jobs: enqueue the outbox.drain task, which logs a failure rather than
+raising: the mail is committed, and the minute's sweep sends it anyway).""")
 
 daily_run_started = _signals.signal("daily-run-started", doc="""\
-The daily reminder run begins (sent by reminders before it claims today's reminders).
+The daily reminder run begins.
 
-Keyword arguments: `today` (the JST date) and `now`. Subscribers may take their daily counts
-(dashboards: the completion cells and snapshot) and flush; the sender commits right after.""")
+Sent by reminders before it claims today's reminders (unless told not to count). Keyword
+arguments: `today` (the JST date) and `now`. Subscribers may take their daily counts (dashboards:
+the completion cells and snapshot) and flush; the sender commits right after.""")

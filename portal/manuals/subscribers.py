@@ -1,4 +1,4 @@
-"""What manuals does when the organisation changes (connected by portal.blueprints.connect_signals)."""
+"""What manuals does when the organisation changes (connected by portal.wiring)."""
 from __future__ import annotations
 
 from portal.core import signals

@@ -1,4 +1,4 @@
-"""What training provides to the features below it (connected by portal.blueprints.connect_signals)."""
+"""What training provides to the features below it (connected by portal.wiring)."""
 from __future__ import annotations
 
 from portal.manuals.queries import answer_last_attested_with
