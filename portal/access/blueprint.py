@@ -7,6 +7,8 @@ from flask import Blueprint, abort, flash, request
 from flask_login import current_user
 
 from portal.access import messages, notify
+from portal.core.errors import conflict_page
+from portal.extensions import db
 from portal.org.models import Person
 
 bp = Blueprint("access", __name__, url_prefix="/access")
@@ -49,9 +51,6 @@ def refuse_on_form(form, error) -> None:
 
 def lost_page(lost, back_url: str):
     """The loser of a race: roll back and say what happened meanwhile (HTTP 409)."""
-    from portal.core.errors import conflict_page
-    from portal.extensions import db
-
     db.session.rollback()
     return conflict_page(messages.meanwhile_text(lost), back_url)
 

@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, or_, select, text, update
 
 from portal.access.cap_rules import ADMITTED, OVERRIDDEN, CapSpec, admission, room
 from portal.access.models import AccessEvent, AccessGrant, DepartmentCap
+from portal.access.rules import conflict_of_interest, reason_problem
 from portal.audit.services import lock_chain, record_event
 from portal.core.timeutil import utcnow
 from portal.extensions import db
@@ -245,7 +246,6 @@ def waiting_queue(system_id: int) -> list[AccessGrant]:
 def admit_over_cap(actor: Person, grant: AccessGrant, reason: str, now: datetime | None = None) -> None:
     """A grant owner brings a waiting grant into force above the cap, with a reason (audited)."""
     from portal.access.refresh import refresh_access_decisions
-    from portal.access.rules import conflict_of_interest, reason_problem
     from portal.access.services import AccessError
 
     now = now or utcnow()

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from portal.access.blueprint import bp, found, no_auditor_writes, refuse_on_form, viewer
 from portal.access.cap import admit_over_cap, waiting_queue
+from portal.access.cap_excess import open_excesses
 from portal.access.cap_rules import effective_grant_state
 from portal.access.control_models import CapExcess, CoverageSnapshot, TransferConfirmation
 from portal.access.forms import ApprovalForm, ReasonForm
@@ -51,8 +52,6 @@ def transfers_waiting(person) -> list[TransferConfirmation]:
 @bp.app_template_global("open_cap_excesses")
 def open_cap_excesses(system) -> dict[int, CapExcess]:
     """{department: open excess} of a system, for the coverage page."""
-    from portal.access.cap_excess import open_excesses
-
     return open_excesses(system.id)
 
 

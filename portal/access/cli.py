@@ -7,6 +7,14 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from portal.access.coverage import catch_up
+from portal.access.coverage_snapshots import last_complete_day, take_coverage_snapshot
+from portal.access.models import ApiToken, ProtectedSystem, ReviewCampaign
+from portal.access.refresh import refresh_access_decisions
+from portal.access.reviews import apply_review_deadlines, remind_reviewers
+from portal.access.services import expire_requests
+from portal.access.systems import create_api_token
+from portal.core.timeutil import utcnow
 from portal.extensions import db
 
 
@@ -21,9 +29,6 @@ def systems_group() -> None:
 @with_appcontext
 def token_command(code: str, name: str) -> None:
     """Create an API token for system CODE; the token is printed once, as the last line."""
-    from portal.access.models import ProtectedSystem
-    from portal.access.systems import create_api_token
-
     system = db.session.scalar(select(ProtectedSystem).where(ProtectedSystem.code == code))
     if system is None:
         click.echo(f"no protected system has the code {code!r}", err=True)
@@ -39,8 +44,6 @@ def token_command(code: str, name: str) -> None:
 @with_appcontext
 def tokens_command(code: str) -> None:
     """List the tokens of system CODE (never the tokens themselves)."""
-    from portal.access.models import ApiToken, ProtectedSystem
-
     system = db.session.scalar(select(ProtectedSystem).where(ProtectedSystem.code == code))
     if system is None:
         click.echo(f"no protected system has the code {code!r}", err=True)
@@ -59,10 +62,6 @@ def access_group() -> None:
 @with_appcontext
 def expire_command() -> None:
     """Apply the clock: expire undecided requests, suspend grants past due dates and review deadlines."""
-    from portal.access.coverage import catch_up
-    from portal.access.reviews import apply_review_deadlines
-    from portal.access.services import expire_requests
-
     expired = expire_requests()
     missed = apply_review_deadlines()
     changed = catch_up()
@@ -74,8 +73,6 @@ def expire_command() -> None:
 @with_appcontext
 def refresh_command() -> None:
     """Recompute every access decision (after an upgrade or a restore)."""
-    from portal.access.refresh import refresh_access_decisions
-
     changed = refresh_access_decisions()
     db.session.commit()
     click.echo(f"decisions updated: {changed}")
@@ -85,10 +82,6 @@ def refresh_command() -> None:
 @with_appcontext
 def remind_command() -> None:
     """Remind managers of grants still to review in every open campaign."""
-    from portal.access.models import ReviewCampaign
-    from portal.access.reviews import remind_reviewers
-    from portal.core.timeutil import utcnow
-
     total = 0
     for campaign in db.session.scalars(select(ReviewCampaign).where(ReviewCampaign.deadline > utcnow())):
         total += remind_reviewers(None, campaign)
@@ -103,8 +96,6 @@ def snapshot_command(day: str | None) -> None:
     """Keep each system's coverage per department at the end of a day (daily cron; safe to repeat)."""
     from datetime import date
 
-    from portal.access.coverage_snapshots import last_complete_day, take_coverage_snapshot
-    from portal.core.timeutil import utcnow
 
     now = utcnow()
     try:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.manuals.models import Manual
+from portal.org.history import department_at
 from portal.org.models import Department, Person
 
 REQUEST_STATUSES = ("awaiting_approval", "awaiting_grant", "granted", "refused_by_manager",
@@ -52,8 +53,6 @@ def _holder_department(context) -> int | None:
 
 def _requester_department(context) -> int | None:
     """Default of access_events.department_id: the requester's department when the step took effect."""
-    from portal.org.history import department_at  # org's own history of moves
-
     parameters = context.get_current_parameters()
     person_id = context.connection.scalar(select(AccessRequest.person_id)
                                           .where(AccessRequest.id == parameters.get("request_id")))

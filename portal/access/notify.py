@@ -12,9 +12,13 @@ from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from portal.access.models import AccessGrant
+from portal.access.queries import approver_ids_for
 from portal.core.mail import OutgoingMail, render_mail
 from portal.extensions import db
+from portal.manuals.models import Manual
 from portal.org.models import Person
+from portal.outbox.services import new_key, queue_mail
 
 _QUEUE_KEY = "access_outgoing_mail"
 
@@ -27,8 +31,6 @@ def install() -> None:
 
 
 def _before_commit(session: Session) -> None:
-    from portal.outbox.services import new_key, queue_mail
-
     for mail in session.info.pop(_QUEUE_KEY, None) or ():
         queue_mail(mail, mail.key or new_key("notice"), session=session)
 
@@ -59,8 +61,6 @@ def _people(ids) -> list[Person]:
 
 def request_waiting_approval(request) -> None:
     """The requester's managers have a request to approve or refuse."""
-    from portal.access.queries import approver_ids_for
-
     _queue(_people(approver_ids_for(request.person)), "approval_needed", request=request,
            link=_link(f"/access/requests/{request.id}"))
 
@@ -78,8 +78,6 @@ def request_decided(request) -> None:
 
 def request_awaiting_training(request, lacking: list[str]) -> None:
     """The requester learns that the request waits for their training, and which manuals to finish."""
-    from portal.manuals.models import Manual
-
     slugs = [code.split(":", 1)[1] for code in lacking if code.startswith("training_not_current:")]
     manuals = list(db.session.scalars(select(Manual).where(Manual.slug.in_(slugs)).order_by(Manual.slug)))
     _queue([request.person], "request_awaiting_training", request=request, manuals=manuals,
@@ -99,7 +97,5 @@ def reviews_waiting(reviewer_ids, campaign, count: int, reminder: bool) -> None:
 
 def grant_state_changed(grant_id: int, kind: str, reasons: list[str]) -> None:
     """The holder learns that their grant was suspended (and why) or is back in force."""
-    from portal.access.models import AccessGrant
-
     grant = db.session.get(AccessGrant, grant_id)
     _queue([grant.person], f"grant_{kind}", grant=grant, reasons=reasons, link=_link(f"/access/grants/{grant_id}"))

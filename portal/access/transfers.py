@@ -17,6 +17,8 @@ from portal.access import notify
 from portal.access.cap_rules import LIVE_STATES
 from portal.access.control_models import TransferConfirmation
 from portal.access.models import AccessEvent, AccessGrant
+from portal.access.queries import _approves_for, approver_ids_for
+from portal.access.rules import reason_problem
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow
 from portal.extensions import db
@@ -76,8 +78,6 @@ def _move(row, now: datetime) -> bool:
 
 def notify_transfer(confirmation: TransferConfirmation) -> None:
     """The new department's managers have a grant to approve again or refuse."""
-    from portal.access.queries import approver_ids_for
-
     person = db.session.get(Person, confirmation.person_id)
     notify._queue(notify._people(approver_ids_for(person)), "transfer_needed", confirmation=confirmation,
                   link=notify._link(f"/access/transfers/{confirmation.id}"))
@@ -85,8 +85,6 @@ def notify_transfer(confirmation: TransferConfirmation) -> None:
 
 def transfers_waiting_for(manager: Person) -> list[TransferConfirmation]:
     """Pending confirmations of live grants of people this manager approves for, oldest first."""
-    from portal.access.queries import _approves_for
-
     managed = [d.id for d in manager.managed_departments]
     if not managed or not manager.has_role("manager"):
         return []
@@ -103,9 +101,7 @@ def transfers_waiting_for(manager: Person) -> list[TransferConfirmation]:
 def decide_transfer(actor: Person, confirmation: TransferConfirmation, approve: bool, reason: str,
                     now: datetime | None = None) -> None:
     """The new department's manager approves the grant again (it may come back in force) or refuses (revoked)."""
-    from portal.access.queries import approver_ids_for
     from portal.access.refresh import refresh_access_decisions
-    from portal.access.rules import reason_problem
     from portal.access.services import AccessError, revoke_grant
 
     now = now or utcnow()

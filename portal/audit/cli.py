@@ -7,6 +7,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from portal.audit.chain import BAD_ANCHOR, check_anchor
+from portal.audit.history import check_history, registered_tables
+from portal.audit.queries import check_audit_trail, stored_hash
+from portal.audit.services import AnchorRefused, anchor_trail
+from portal.extensions import db
+
 ANCHOR = re.compile(r"^(\d+):([0-9a-fA-F]{64})$")
 
 
@@ -25,8 +31,6 @@ def _anchors_line(report) -> str:
 
 
 def _broken(problem, verified: int | None) -> None:
-    from portal.audit.chain import BAD_ANCHOR
-
     where = "in its anchor file" if problem.kind == BAD_ANCHOR else f"at event {problem.seq}"
     click.echo(f"audit trail BROKEN {where}: {problem.reason}", err=True)
     if verified is not None:
@@ -47,10 +51,6 @@ def audit_group() -> None:
 @with_appcontext
 def audit_verify(anchor: str | None, batch: int) -> None:
     """Exit 0 when the chain holds and matches every anchor; 1 naming the first broken event or anchor."""
-    from portal.audit.chain import check_anchor
-    from portal.audit.history import check_history, registered_tables
-    from portal.audit.queries import check_audit_trail, stored_hash
-
     parsed = ANCHOR.match(anchor.strip()) if anchor else None
     if anchor and parsed is None:
         raise click.BadParameter("expected SEQ:HASH (a number, a colon, 64 hex digits)", param_hint="--anchor")
@@ -79,9 +79,6 @@ def audit_verify(anchor: str | None, batch: int) -> None:
 @with_appcontext
 def audit_anchor(batch: int) -> None:
     """Verify the trail, then append its head, signed, to the anchor file and queue a mail to the auditors."""
-    from portal.audit.services import AnchorRefused, anchor_trail
-    from portal.extensions import db
-
     if not current_app.config.get("PORTAL_AUDIT_ANCHOR_DIR"):
         click.echo("PORTAL_AUDIT_ANCHOR_DIR is not set: nowhere to write the anchor", err=True)
         raise SystemExit(1)

@@ -21,6 +21,8 @@ from sqlalchemy import Table, event, select
 from sqlalchemy.orm import Session
 
 from portal.audit.chain import _encode
+from portal.audit.models import AuditEvent
+from portal.extensions import db
 
 _TABLES: dict[str, Table] = {}
 #: Tables every row of which must be sealed: a row in no seal is reported (see register_history_table).
@@ -186,8 +188,6 @@ class HistoryProblem:
 
 
 def _stored(table: Table, batch: int = 5000) -> dict[str, str]:
-    from portal.extensions import db
-
     digests: dict[str, str] = {}
     order = list(table.primary_key.columns)
     offset = 0
@@ -238,9 +238,6 @@ def reconcile_history(seals: Iterable[tuple[int, str, dict]]) -> list[HistoryPro
 
 def stored_seals(batch: int = 2000) -> Iterator[tuple[int, str, dict]]:
     """Every seal recorded in the audit trail, in chain order (events whose details carry "history")."""
-    from portal.audit.models import AuditEvent
-    from portal.extensions import db
-
     last = 0
     while True:
         rows = db.session.execute(select(AuditEvent.seq, AuditEvent.details_json).where(

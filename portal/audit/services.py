@@ -12,13 +12,14 @@ from sqlalchemy import select, text
 
 from portal.audit.anchors import anchor_line, append_anchor
 from portal.audit.chain import GENESIS_HASH, KEYED, ChainReport, event_hash
-from portal.audit.keys import current_keyring
 from portal.audit.history import take_seals
+from portal.audit.keys import current_keyring
 from portal.audit.models import AuditEvent
+from portal.audit.queries import check_audit_trail
 from portal.core.mail import OutgoingMail, render_mail
-from portal.outbox.services import queue_mail
 from portal.core.timeutil import utcnow
 from portal.extensions import db
+from portal.outbox.services import queue_mail
 
 # Any constant; serialises appenders on PostgreSQL so the chain never races.
 _PG_AUDIT_LOCK = 7243001
@@ -162,6 +163,4 @@ def anchor_trail(now: datetime | None = None, batch: int = 2000) -> WrittenAncho
 
     Flushes; the caller commits (the outbox then sends the auditors' mail).
     """
-    from portal.audit.queries import check_audit_trail  # queries read the chain this module writes
-
     return write_anchor(check_audit_trail(batch), now)

@@ -15,6 +15,7 @@ from portal.audit.chain import (
 )
 from portal.audit.forms import DATE_FIELDS, AuditFilterForm
 from portal.audit.history import check_history, registered_tables
+from portal.audit.jobs import start_audit_export
 from portal.audit.queries import (
     chain_head, check_audit_trail, count_events, event_detail, known_actions, page_of_events, up_to_seq_for,
 )
@@ -22,6 +23,8 @@ from portal.audit.services import record_export
 from portal.core.access import roles_required
 from portal.core.timeutil import to_jst
 from portal.extensions import db, limiter
+from portal.jobs.forms import ActionForm
+from portal.jobs.services import announce_job
 
 AUDIT_READERS = ("auditor", "admin")
 
@@ -159,10 +162,6 @@ def export_xlsx():
 @roles_required(*AUDIT_READERS)
 def export_job():
     """The filtered trail as a file made in the background (for large exports); logged as audit.exported."""
-    from portal.audit.jobs import start_audit_export
-    from portal.jobs.forms import ActionForm
-    from portal.jobs.services import announce_job
-
     form = AuditFilterForm(formdata=request.form)
     export_format = request.form.get("format", "")
     if not ActionForm().validate_on_submit() or export_format not in ("csv", "xlsx"):

@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.core.workflow import StepLost
+from portal.extensions import db
 
 
 def _messages() -> dict[int, str]:
@@ -41,8 +42,6 @@ def conflict_page(message: str, back_url: str | None = None, back_label: str | N
 
 def _roll_back() -> None:
     """Undo the failed transaction, so the error page can read (the signed-in person, their language)."""
-    from portal.extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # noqa: BLE001 - a dead connection: start afresh rather than fail the error page

@@ -9,11 +9,18 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select, update
 
 from portal.auth.passwords import hash_password
+from portal.core.timeutil import utcnow
+from portal.dashboards.services import refresh_completion
+from portal.demo.access import load_demo_access
+from portal.demo.instructions import load_demo_instructions
+from portal.demo.lookups import load_demo_lookups
 from portal.demo.manuals import publish_demo_manuals
 from portal.demo.organisation import DEMO_ACCOUNTS, DEMO_DEPARTMENTS, DEMO_PASSWORD, demo_rows, large_rows
+from portal.demo.training import load_demo_training
 from portal.extensions import db
 from portal.org.models import Department, Person
 from portal.org.services import apply_sync, plan_sync
+from portal.training.status import jst_today
 
 
 @click.command("demo")
@@ -47,20 +54,8 @@ def load_demo(rows) -> None:
     demo_numbers = [account[0] for account in DEMO_ACCOUNTS]
     db.session.execute(update(Person).where(Person.employee_no.in_(demo_numbers)).values(password_hash=demo_hash))
     publish_demo_manuals()  # manuals (issue 3): after the organisation, so audiences resolve
-    from portal.demo.training import load_demo_training
-
     load_demo_training()  # training (issue 4): after the manuals, demo people in every status
-    from portal.demo.instructions import load_demo_instructions
-
     load_demo_instructions()  # corrective instructions (issue 7): M2001 to CUST-FRONT and AGENCY-TOHOKU
-    from portal.demo.access import load_demo_access
-
     load_demo_access()  # access (issue 6): after training, so lapsed training suspends and refuses grants
-    from portal.demo.lookups import load_demo_lookups
-
     load_demo_lookups()  # look-up requests (issue 7): after access, so grant holders can handle them
-    from portal.core.timeutil import utcnow
-    from portal.dashboards.services import refresh_completion
-    from portal.training.status import jst_today
-
     refresh_completion(jst_today(), utcnow())  # dashboards (issue 5): today's heat map and first trend point

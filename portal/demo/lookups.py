@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from portal.access.models import ProtectedSystem
-from portal.auth.passwords import hash_password
+from portal.access.queries import approver_ids_for
 from portal.audit.services import record_event
+from portal.auth.passwords import hash_password
 from portal.core.timeutil import utcnow
 from portal.demo.organisation import DEMO_ACCOUNTS, DEMO_PASSWORD
 from portal.extensions import db
@@ -98,6 +99,4 @@ def load_demo_lookups(now: datetime | None = None) -> dict[str, int]:
 
 
 def _approvers(person: Person) -> set[int]:
-    from portal.access.queries import approver_ids_for
-
     return approver_ids_for(person)

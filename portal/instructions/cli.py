@@ -6,6 +6,10 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from portal.extensions import db
+from portal.instructions.models import Instruction
+from portal.instructions.verify import content_problems
+
 
 @click.group("instructions")
 def instructions_group() -> None:
@@ -18,9 +22,6 @@ def verify_command() -> None:
     """Exit 0 when every instruction and attachment matches its hash; 1 naming each that does not."""
     from sqlalchemy import func, select
 
-    from portal.extensions import db
-    from portal.instructions.models import Instruction
-    from portal.instructions.verify import content_problems
 
     problems = list(content_problems())
     for problem in problems:

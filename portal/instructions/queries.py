@@ -15,6 +15,7 @@ from portal.core.timeutil import JST, to_jst, utcnow
 from portal.extensions import db
 from portal.instructions.models import (Instruction, InstructionAcknowledgement, InstructionAttachment,
                                         InstructionRecipient, InstructionReminder)
+from portal.instructions.rules import may_issue_to
 from portal.org.models import Department, Person
 
 #: Roles that read every instruction (and its full acknowledgement list).
@@ -245,8 +246,6 @@ def all_departments() -> list[Department]:
 def issuable_departments(actor: Person) -> list[Department]:
     """Departments the actor may address: all for admins; managed ones and (for internal
     managers) sales agencies."""
-    from portal.instructions.rules import may_issue_to
-
     managed = frozenset(d.id for d in actor.managed_departments)
     return [d for d in all_departments()
             if may_issue_to(actor.roles, managed, actor.department.kind, d.id, d.kind)]

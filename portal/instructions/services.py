@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, exists, func, insert, literal, or_, select
 
 from portal.audit.services import record_event
+from portal.core.exports import clean_filename
 from portal.core.mail import OutgoingMail, render_mail
 from portal.core.timeutil import to_jst, utcnow
 from portal.core.workflow import Meanwhile, StepLost, insert_once
@@ -95,8 +96,6 @@ def _attachment_message(problem: rules.AttachmentProblem):
 
 def _check_attachments(data: IssueData, errors: dict) -> list[tuple[str, str, bytes]]:
     """[(display name, detected type, bytes)] when every file is acceptable."""
-    from portal.core.exports import clean_filename
-
     if len(data.attachments) > rules.ATTACHMENT_MAX_COUNT:
         errors.setdefault("attachments", []).append(
             _l("Attach at most %(max)d files.", max=rules.ATTACHMENT_MAX_COUNT))

@@ -11,7 +11,9 @@ from huey.storage import MemoryStorage
 
 from portal.core.timeutil import to_jst, utcnow
 from portal.extensions import db
+from portal.jobs.models import Job, ScheduleRun
 from portal.jobs.queue import get_queue
+from portal.jobs.schedules import latest_slot, parse_daily_at, tick
 
 
 @click.command("worker")
@@ -21,8 +23,6 @@ from portal.jobs.queue import get_queue
 @with_appcontext
 def worker_command(workers: int) -> None:
     """Run a queue consumer: jobs, the mail outbox and the daily schedule (Ctrl+C stops it)."""
-    from portal.jobs.schedules import tick
-
     app = current_app._get_current_object()
     huey, _tasks = get_queue(app)
     if huey.immediate or isinstance(huey.storage, MemoryStorage):
@@ -50,7 +50,6 @@ def list_command(limit: int) -> None:
     """The latest jobs: id, kind, state, progress, who started them, when."""
     from sqlalchemy import select
 
-    from portal.jobs.models import Job
 
     for job in db.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)):
         click.echo(f"{job.id}\t{job.kind}\t{job.state}\t{job.done}/{job.total}\t{job.started_by_id or '-'}\t"
@@ -61,8 +60,6 @@ def list_command(limit: int) -> None:
 @with_appcontext
 def tick_command() -> None:
     """Run the minute's sweep now (daily runs due, forgotten jobs, mail): consumers do the work."""
-    from portal.jobs.schedules import tick
-
     click.echo(tick())
 
 
@@ -72,8 +69,6 @@ def schedule_command() -> None:
     """The daily runs of the last days: name, slot, state, attempts, summary."""
     from sqlalchemy import select
 
-    from portal.jobs.models import ScheduleRun
-    from portal.jobs.schedules import latest_slot, parse_daily_at
 
     click.echo(f"daily at {current_app.config['PORTAL_DAILY_AT']} JST; latest slot "
                f"{latest_slot(utcnow(), parse_daily_at(current_app.config['PORTAL_DAILY_AT']))}")

@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal.access import notify as access_notify
+from portal.access.queries import approver_ids_for
 from portal.core.mail import OutgoingMail, render_mail
 from portal.extensions import db
 from portal.org.models import Person
@@ -30,8 +31,6 @@ def _queue(people: Iterable[Person], template: str, **context) -> None:
 
 def approval_needed(lookup) -> None:
     """The requester's managers have a look-up to approve or refuse."""
-    from portal.access.queries import approver_ids_for
-
     ids = list(approver_ids_for(lookup.requester))
     people = db.session.scalars(select(Person).where(Person.id.in_(ids))).all() if ids else []
     _queue(people, "approval_needed", lookup=lookup, link=_link(lookup))

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from portal.core.sql import id_filter
 from portal.extensions import db
 from portal.manuals.models import TrainingAssignment
 from portal.reminders.models import ReminderLog

@@ -9,6 +9,8 @@ from flask.cli import with_appcontext
 
 from portal.core.timeutil import utcnow
 from portal.extensions import db
+from portal.jobs.services import announce_job, create_job
+from portal.training.jobs import KIND
 from portal.training.status import jst_today
 from portal.training.status_rows import check, rebuild, settle
 
@@ -34,9 +36,6 @@ def settle_status_command() -> None:
 def rebuild_status_command(in_background: bool) -> None:
     """Rebuild every status row and count from the facts (assignments, progress, editions, people)."""
     if in_background:
-        from portal.jobs.services import announce_job, create_job
-        from portal.training.jobs import KIND
-
         job = create_job(None, KIND, {})
         db.session.commit()
         announce_job(job.id)

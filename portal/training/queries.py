@@ -17,7 +17,7 @@ from sqlalchemy import and_, select
 
 from portal.core.sql import id_filter
 from portal.extensions import db
-from portal.manuals.models import Manual, ManualEdition, TrainingAssignment
+from portal.manuals.models import Manual, TrainingAssignment
 from portal.org.models import Person
 from portal.training.models import TrainingProgress
 from portal.training.facts import ManualFacts, manual_facts  # noqa: F401 - read here by the pages
