@@ -69,7 +69,8 @@ def _save(existing: ProtectedSystem | None):
                           grant_owner_nos=form.grant_owners.data.split(), max_grant_days=form.max_grant_days.data,
                           request_expiry_days=form.request_expiry_days.data,
                           review_every_months=form.review_every_months.data,
-                          review_deadline_days=form.review_deadline_days.data)
+                          review_deadline_days=(14 if form.review_deadline_days.data is None
+                                                else form.review_deadline_days.data))
         try:
             system = save_system(viewer(), data, existing)
         except AccessError as error:

@@ -137,8 +137,8 @@ class SystemForm(FlaskForm):
         description=_l("A review campaign starts by itself this many months after the last one began, e.g. 3 for quarterly. Empty: only by hand."),
         validators=[Optional()])
     review_deadline_days = IntegerField(
-        _l("Recurring review deadline (days)"), default=14,
-        validators=[InputRequired(message=_l("Enter the review deadline as a number of days from 1 to 90."))])
+        _l("Recurring review deadline (days)"), default=14, description=_l("Empty: 14 days."),
+        validators=[Optional()])
 
 
 class CapsForm(FlaskForm):
