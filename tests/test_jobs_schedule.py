@@ -18,7 +18,7 @@ from tests.certificates_fixtures import org  # noqa: F401
 from tests.jobs_fixtures import app_overrides  # noqa: F401
 
 #: The daily tasks, by name (the anchor because the fixtures set PORTAL_AUDIT_ANCHOR_DIR).
-DAILY = ["access", "anchor", "links", "reminders", "reviews"]
+DAILY = ["access", "anchor", "coverage", "links", "reminders", "reviews"]
 
 
 def _jst(day: int, hour: int, minute: int) -> datetime:

@@ -8,7 +8,7 @@ consumer was down is caught up once, then.
 
 The daily tasks: reminders and digests; the access run (expiries of requests and look-ups, review
 deadlines, decisions whose time came; grants end by their own dates); recurring review campaigns;
-the purge of ended sign-in links; the audit anchor.
+the coverage snapshot of yesterday; the purge of ended sign-in links; the audit anchor.
 
 A daily run happens once per slot whatever the number of consumers: its row (name, slot) is
 unique, so of two consumers inserting it one wins; a run whose consumer died (its lease went
@@ -48,7 +48,7 @@ def daily_tasks() -> dict[str, Callable[[], dict]]:
     from portal.reminders.daily import send_daily_reminders
 
     tasks = {"reminders": send_daily_reminders, "access": expire_and_apply_deadlines,
-             "reviews": start_due_campaigns, "links": purge_links}
+             "reviews": start_due_campaigns, "links": purge_links, "coverage": keep_coverage_snapshot}
     if current_app.config.get("PORTAL_AUDIT_ANCHOR_DIR"):
         tasks["anchor"] = write_daily_anchor
     return tasks
@@ -61,6 +61,17 @@ def write_daily_anchor() -> dict:
     written = anchor_trail()
     db.session.commit()
     return {"seq": written.seq, "hash": written.hash, "file": str(written.path)}
+
+
+def keep_coverage_snapshot() -> dict:
+    """Keep each system's coverage per department at the end of yesterday (JST; kept once); commits."""
+    from portal.access.coverage_snapshots import last_complete_day, take_coverage_snapshot
+
+    now = utcnow()
+    day = last_complete_day(now)
+    written = take_coverage_snapshot(day, now)
+    db.session.commit()
+    return {"day": day.isoformat(), "rows": written}
 
 
 def purge_links() -> dict:
