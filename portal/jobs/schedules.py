@@ -6,6 +6,10 @@ has no run yet, (2) re-announces jobs nobody has touched for a lease, (3) wakes 
 and (4) expires old results. `portal worker` ticks once at start: a day missed while every
 consumer was down is caught up once, then.
 
+The daily tasks: reminders and digests; the access run (expiries of requests and look-ups, review
+deadlines, decisions whose time came; grants end by their own dates); recurring review campaigns;
+the coverage snapshot of yesterday; the purge of ended sign-in links; the audit anchor.
+
 A daily run happens once per slot whatever the number of consumers: its row (name, slot) is
 unique, so of two consumers inserting it one wins; a run whose consumer died (its lease went
 stale) or that failed is taken over by a later tick, at most MAX_ATTEMPTS times.
@@ -35,11 +39,48 @@ MAX_ATTEMPTS = 3
 
 
 def daily_tasks() -> dict[str, Callable[[], dict]]:
-    """The daily tasks by name; each returns a summary of what it did (and commits its own work)."""
+    """The daily tasks by name; each returns a summary of what it did (and commits its own work).
+
+    The anchor runs only where PORTAL_AUDIT_ANCHOR_DIR is set (it is by default).
+    """
     from portal.access.daily import expire_and_apply_deadlines
+    from portal.access.recurring import start_due_campaigns
     from portal.reminders.daily import send_daily_reminders
 
-    return {"reminders": send_daily_reminders, "access": expire_and_apply_deadlines}
+    tasks = {"reminders": send_daily_reminders, "access": expire_and_apply_deadlines,
+             "reviews": start_due_campaigns, "links": purge_links, "coverage": keep_coverage_snapshot}
+    if current_app.config.get("PORTAL_AUDIT_ANCHOR_DIR"):
+        tasks["anchor"] = write_daily_anchor
+    return tasks
+
+
+def write_daily_anchor() -> dict:
+    """Verify the audit trail and append its signed anchor (a broken trail fails the run, visibly); commits."""
+    from portal.audit.services import anchor_trail
+
+    written = anchor_trail()
+    db.session.commit()
+    return {"seq": written.seq, "hash": written.hash, "file": str(written.path)}
+
+
+def keep_coverage_snapshot() -> dict:
+    """Keep each system's coverage per department at the end of yesterday (JST; kept once); commits."""
+    from portal.access.coverage_snapshots import last_complete_day, take_coverage_snapshot
+
+    now = utcnow()
+    day = last_complete_day(now)
+    written = take_coverage_snapshot(day, now)
+    db.session.commit()
+    return {"day": day.isoformat(), "rows": written}
+
+
+def purge_links() -> dict:
+    """Delete sign-in links that ended long ago (they expire by themselves; this only tidies); commits."""
+    from portal.auth.account_links import purge_ended_links
+
+    deleted = purge_ended_links()
+    db.session.commit()
+    return {"links_deleted": deleted}
 
 
 def parse_daily_at(text: str) -> time:
