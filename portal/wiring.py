@@ -9,7 +9,10 @@ def wire_features() -> None:
     from portal.access.subscribers import connect_signals as connect_access
     from portal.audit.jobs import AUDIT_EXPORT
     from portal.certificates.jobs import CERTIFICATES_ZIP
-    from portal.daily import expire_and_apply_deadlines
+    from portal.access.recurring import start_due_campaigns
+    from portal.daily import (
+        anchoring_is_on, expire_and_apply_deadlines, keep_coverage_snapshot, purge_links, write_daily_anchor,
+    )
     from portal.dashboards.jobs import ORGANISATION_RECOUNT, PEOPLE_EXPORT
     from portal.dashboards.subscribers import connect_signals as connect_dashboards
     from portal.jobs.kinds import register_job_kind
@@ -29,3 +32,7 @@ def wire_features() -> None:
         register_job_kind(kind)
     register_daily_task("reminders", send_daily_reminders)
     register_daily_task("access", expire_and_apply_deadlines)
+    register_daily_task("reviews", start_due_campaigns)
+    register_daily_task("links", purge_links)
+    register_daily_task("coverage", keep_coverage_snapshot)
+    register_daily_task("anchor", write_daily_anchor, enabled=anchoring_is_on)

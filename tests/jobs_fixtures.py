@@ -8,7 +8,8 @@ import pytest
 @pytest.fixture
 def app_overrides(tmp_path) -> dict:
     """Import into a test module to run its queue by hand instead of at once."""
-    return {"PORTAL_JOBS_URL": "memory://", "PORTAL_FILES_DIR": str(tmp_path / "files")}
+    return {"PORTAL_JOBS_URL": "memory://", "PORTAL_FILES_DIR": str(tmp_path / "files"),
+            "PORTAL_AUDIT_ANCHOR_DIR": str(tmp_path / "anchors")}
 
 
 def insert_certificates(people) -> None:

@@ -17,6 +17,9 @@ from tests.access_fixtures import clock  # noqa: F401
 from tests.certificates_fixtures import org  # noqa: F401
 from tests.jobs_fixtures import app_overrides  # noqa: F401
 
+#: The daily tasks, by name (the anchor because the fixtures set PORTAL_AUDIT_ANCHOR_DIR).
+DAILY = ["access", "anchor", "coverage", "links", "reminders", "reviews"]
+
 
 def _jst(day: int, hour: int, minute: int) -> datetime:
     return datetime(2026, 4, day, hour, minute, tzinfo=timezone(timedelta(hours=9))).astimezone(timezone.utc)
@@ -41,20 +44,20 @@ def test_each_daily_task_runs_once_per_slot_whatever_the_ticks(clock, app, org):
     tick()
     tick()  # a second consumer's tick, before the runs started: the same tasks, enqueued twice
     run_pending(app)
-    assert _runs() == [("access", "2026-04-01", "done", 1), ("reminders", "2026-04-01", "done", 1)]
+    assert _runs() == [(name, "2026-04-01", "done", 1) for name in DAILY]
     queued = db.session.scalar(select(func.count()).select_from(OutboxMail))
     assert queued == db.session.scalar(select(func.count()).select_from(ReminderLog)) > 0
     clock.advance(hours=3)
     assert tick()["daily"] == []
     clock.set(_jst(2, 7, 15))
-    assert sorted(tick()["daily"]) == [("access", "2026-04-02"), ("reminders", "2026-04-02")]
+    assert sorted(tick()["daily"]) == [(name, "2026-04-02") for name in DAILY]
 
 
 def test_a_day_missed_while_everything_was_down_is_caught_up_once(app, clock):
     clock.set(_jst(5, 9, 0))  # consumers were down from the 1st to the 5th
-    assert sorted(tick()["daily"]) == [("access", "2026-04-05"), ("reminders", "2026-04-05")]
+    assert sorted(tick()["daily"]) == [(name, "2026-04-05") for name in DAILY]
     run_pending(app)
-    assert [slot for _name, slot, _state, _n in _runs()] == ["2026-04-05", "2026-04-05"]
+    assert [slot for _name, slot, _state, _n in _runs()] == ["2026-04-05"] * len(DAILY)
 
 
 def test_of_two_consumers_one_runs_the_slot_and_a_dead_run_is_taken_over(app, clock):

@@ -52,7 +52,9 @@ def _form(system: ProtectedSystem | None) -> SystemForm:
         data = {"code": system.code, "name_ja": system.name_ja, "name_en": system.name_en,
                 "purposes": "\n".join(system.purposes), "manuals": [m.slug for m in system.required_manuals],
                 "grant_owners": " ".join(p.employee_no for p in system.grant_owners),
-                "max_grant_days": system.max_grant_days, "request_expiry_days": system.request_expiry_days}
+                "max_grant_days": system.max_grant_days, "request_expiry_days": system.request_expiry_days,
+                "review_every_months": system.review_every_months,
+                "review_deadline_days": system.review_deadline_days}
     form = SystemForm(data=data) if data else SystemForm()
     manuals = db.session.scalars(select(Manual).order_by(Manual.slug)).all()
     form.manuals.choices = [SelectChoice(m.slug, f"{m.title(current_locale())}（{m.slug}）") for m in manuals]
@@ -65,7 +67,10 @@ def _save(existing: ProtectedSystem | None):
         data = SystemData(code=form.code.data.strip(), name_ja=form.name_ja.data, name_en=form.name_en.data or "",
                           purposes=form.purposes.data.splitlines(), manual_slugs=list(form.manuals.data or []),
                           grant_owner_nos=form.grant_owners.data.split(), max_grant_days=form.max_grant_days.data,
-                          request_expiry_days=form.request_expiry_days.data)
+                          request_expiry_days=form.request_expiry_days.data,
+                          review_every_months=form.review_every_months.data,
+                          review_deadline_days=(14 if form.review_deadline_days.data is None
+                                                else form.review_deadline_days.data))
         try:
             system = save_system(viewer(), data, existing)
         except AccessError as error:

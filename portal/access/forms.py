@@ -132,6 +132,13 @@ class SystemForm(FlaskForm):
                                   validators=[InputRequired(message=_l("Enter a number of days from 1 to 3660."))])
     request_expiry_days = IntegerField(_l("Requests expire after (days)"), default=14,
                                        validators=[InputRequired(message=_l("Enter a number of days from 1 to 365."))])
+    review_every_months = IntegerField(
+        _l("Recurring review every (months)"),
+        description=_l("A review campaign starts by itself this many months after the last one began, e.g. 3 for quarterly. Empty: only by hand."),
+        validators=[Optional()])
+    review_deadline_days = IntegerField(
+        _l("Recurring review deadline (days)"), default=14, description=_l("Empty: 14 days."),
+        validators=[Optional()])
 
 
 class CapsForm(FlaskForm):

@@ -66,6 +66,9 @@ class ProtectedSystem(db.Model):
     __table_args__ = (
         CheckConstraint("max_grant_days >= 1", name="max_grant_days_positive"),
         CheckConstraint("request_expiry_days >= 1", name="request_expiry_days_positive"),
+        CheckConstraint("review_every_months IS NULL OR (review_every_months >= 1 AND review_every_months <= 24)",
+                        name="review_every_months_range"),
+        CheckConstraint("review_deadline_days >= 1 AND review_deadline_days <= 90", name="review_deadline_days_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,6 +82,10 @@ class ProtectedSystem(db.Model):
     max_grant_days: Mapped[int] = mapped_column(Integer, default=180)
     #: A request not decided within this many days expires.
     request_expiry_days: Mapped[int] = mapped_column(Integer, default=14)
+    #: A review campaign starts by itself this many months after the last one began (None: only by hand).
+    review_every_months: Mapped[int | None] = mapped_column(Integer)
+    #: A campaign started by itself ends this many days after it began.
+    review_deadline_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     required_manuals: Mapped[list[Manual]] = relationship(
@@ -253,17 +260,24 @@ class ReviewCampaign(db.Model):
     """A review of every grant of one system (権限付与状況の点検), with a deadline."""
 
     __tablename__ = "access_review_campaigns"
+    __table_args__ = (
+        # Of two consumers starting the same recurring campaign, the second's insert fails.
+        UniqueConstraint("system_id", "recurrence_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     system_id: Mapped[int] = mapped_column(ForeignKey("protected_systems.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
-    started_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    #: The grant owner who started it; None when the schedule started it (a recurring campaign).
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    #: For a recurring campaign, which one it follows ("after:<campaign id>", or "first"); None when started by hand.
+    recurrence_key: Mapped[str | None] = mapped_column(String(40))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Grants not reviewed by this moment are suspended.
     deadline: Mapped[datetime]
 
     system: Mapped[ProtectedSystem] = relationship(lazy="joined")
-    started_by: Mapped[Person] = relationship()
+    started_by: Mapped[Person | None] = relationship()
 
 
 class ReviewItem(db.Model):

@@ -24,17 +24,21 @@ from portal.extensions import db
 from portal.org.models import Person
 
 
-def start_campaign(actor: Person, system, title: str, deadline: datetime, now: datetime | None = None) -> ReviewCampaign:
-    """A grant owner puts every live grant of the system up for review by `deadline`."""
+def start_campaign(actor: Person | None, system, title: str, deadline: datetime, now: datetime | None = None,
+                   recurrence_key: str | None = None, reason: str = "") -> ReviewCampaign:
+    """A grant owner (or, for a recurring campaign, the schedule: actor None) puts every live grant
+    of the system up for review by `deadline`."""
     now = now or utcnow()
-    if actor.id not in {owner.id for owner in system.grant_owners}:
+    if actor is None and recurrence_key is None:
+        raise AccessError("not_grant_owner")
+    if actor is not None and actor.id not in {owner.id for owner in system.grant_owners}:
         raise AccessError("not_grant_owner")
     if not title.strip():
         raise AccessError("title_missing", "title")
     if deadline <= now:
         raise AccessError("deadline_in_past", "deadline")
-    campaign = ReviewCampaign(system_id=system.id, title=title.strip()[:200], started_by_id=actor.id,
-                              started_at=now, deadline=deadline)
+    campaign = ReviewCampaign(system_id=system.id, title=title.strip()[:200], started_by_id=getattr(actor, "id", None),
+                              started_at=now, deadline=deadline, recurrence_key=recurrence_key)
     db.session.add(campaign)
     db.session.flush()
     grants = db.session.execute(select(AccessGrant.id, AccessGrant.person_id).where(
@@ -43,8 +47,9 @@ def start_campaign(actor: Person, system, title: str, deadline: datetime, now: d
         db.session.execute(insert(ReviewItem), [
             {"campaign_id": campaign.id, "grant_id": g.id, "outcome": "pending", "reason": ""} for g in grants])
     record_event(actor, "access.review_started", object_type="review_campaign", object_id=campaign.id,
-                 details={"system": system.code, "title": campaign.title, "deadline": deadline.isoformat(),
-                          "grants": len(grants)})
+                 reason=reason, details={"system": system.code, "title": campaign.title,
+                                         "deadline": deadline.isoformat(), "grants": len(grants),
+                                         "recurrence": recurrence_key})
     refresh_access_decisions([g.person_id for g in grants], system_ids=[system.id], now=now)
     _notify_reviewers(campaign, [g.id for g in grants], reminder=False)
     return campaign

@@ -37,6 +37,9 @@ class SystemData:
     grant_owner_nos: list[str] = field(default_factory=list)
     max_grant_days: int = 180
     request_expiry_days: int = 14
+    #: A campaign starts by itself every this many months (None: only by hand), ending after review_deadline_days.
+    review_every_months: int | None = None
+    review_deadline_days: int = 14
     #: {department code: cap percent, or a CapSpec (percent or people)}
     caps: dict[str, int | CapSpec] = field(default_factory=dict)
 
@@ -58,6 +61,10 @@ def _check(data: SystemData, existing: ProtectedSystem | None) -> tuple[list[Man
         raise AccessError("max_grant_days_invalid", "max_grant_days")
     if not 1 <= data.request_expiry_days <= 365:
         raise AccessError("request_expiry_days_invalid", "request_expiry_days")
+    if data.review_every_months is not None and not 1 <= data.review_every_months <= 24:
+        raise AccessError("review_every_months_invalid", "review_every_months")
+    if not 1 <= data.review_deadline_days <= 90:
+        raise AccessError("review_deadline_days_invalid", "review_deadline_days")
     manuals = list(db.session.scalars(select(Manual).where(Manual.slug.in_(data.manual_slugs))))
     unknown = sorted(set(data.manual_slugs) - {m.slug for m in manuals})
     if unknown:
@@ -81,6 +88,7 @@ def save_system(actor: Person | None, data: SystemData, existing: ProtectedSyste
     system.code, system.name_ja, system.name_en = data.code, data.name_ja.strip(), data.name_en.strip()
     system.purposes_json = json.dumps(data.purposes, ensure_ascii=False)
     system.max_grant_days, system.request_expiry_days = data.max_grant_days, data.request_expiry_days
+    system.review_every_months, system.review_deadline_days = data.review_every_months, data.review_deadline_days
     system.required_manuals, system.grant_owners = manuals, owners
     if existing is None:
         db.session.add(system)
@@ -96,7 +104,8 @@ def save_system(actor: Person | None, data: SystemData, existing: ProtectedSyste
 
 def _summary(system: ProtectedSystem) -> dict:
     return {"name_ja": system.name_ja, "purposes": system.purposes, "max_grant_days": system.max_grant_days,
-            "request_expiry_days": system.request_expiry_days,
+            "request_expiry_days": system.request_expiry_days, "review_every_months": system.review_every_months,
+            "review_deadline_days": system.review_deadline_days,
             "manuals": [m.slug for m in system.required_manuals],
             "grant_owners": [p.employee_no for p in system.grant_owners]}
 

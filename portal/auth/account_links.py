@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from portal.audit.services import record_event
 from portal.auth.account_mail import queue_link_mail
@@ -28,6 +28,9 @@ from portal.org.models import Department, Person
 LIFETIMES = {"invitation": timedelta(hours=72), "reset": timedelta(minutes=60)}
 #: The page a link opens (portal/auth/account_views.py serves it).
 LINK_PATH = "/account/link/"
+#: A link that ended (used, superseded or expired) is deleted this long after it was made: its token
+#: opens nothing any more, and the audit trail keeps who was sent what and when.
+KEEP_ENDED_LINKS = timedelta(days=90)
 #: A typed e-mail address shared by many people sends at most this many reset mails.
 MAX_RESETS_PER_REQUEST = 5
 
@@ -239,3 +242,18 @@ def departments_for_invitations() -> list[Department]:
     """Every department and agency, agencies last, by code."""
     return list(db.session.scalars(select(Department).order_by(Department.kind == "agency", Department.code)))
 
+
+
+def purge_ended_links(now: datetime | None = None) -> int:
+    """Delete links made more than KEEP_ENDED_LINKS ago that no longer work (the daily run); audited; flushes."""
+    now = now or utcnow()
+    cutoff = now - KEEP_ENDED_LINKS
+    ended = or_(AccountToken.used_at.is_not(None), AccountToken.superseded_at.is_not(None),
+                AccountToken.expires_at <= now)
+    deleted = db.session.execute(delete(AccountToken).where(AccountToken.created_at < cutoff, ended)
+                                 .execution_options(synchronize_session=False)).rowcount
+    if deleted:
+        record_event(None, "account.links_purged", object_type="account_tokens", object_id=deleted,
+                     reason="daily run: links ended and older than 90 days",
+                     details={"deleted": deleted, "made_before": cutoff.isoformat()})
+    return deleted

@@ -6,6 +6,10 @@ has no run yet, (2) re-announces jobs nobody has touched for a lease, (3) wakes 
 and (4) expires old results. `portal worker` ticks once at start: a day missed while every
 consumer was down is caught up once, then.
 
+The daily tasks: reminders and digests; the access run (expiries of requests and look-ups, review
+deadlines, decisions whose time came; grants end by their own dates); recurring review campaigns;
+the coverage snapshot of yesterday; the purge of ended sign-in links; the audit anchor.
+
 A daily run happens once per slot whatever the number of consumers: its row (name, slot) is
 unique, so of two consumers inserting it one wins; a run whose consumer died (its lease went
 stale) or that failed is taken over by a later tick, at most MAX_ATTEMPTS times.
@@ -37,18 +41,19 @@ RUN_LEASE = timedelta(minutes=30)
 MAX_ATTEMPTS = 3
 
 
-#: The daily tasks by name, in the order they were registered (portal.wiring registers them).
-_DAILY: dict[str, Callable[[], dict]] = {}
+#: The daily tasks by name, in the order they were registered (portal.wiring registers them), each with
+#: an optional test of whether it is switched on in this app (the anchor needs PORTAL_AUDIT_ANCHOR_DIR).
+_DAILY: dict[str, tuple[Callable[[], dict], Callable[[], bool] | None]] = {}
 
 
-def register_daily_task(name: str, func: Callable[[], dict]) -> None:
+def register_daily_task(name: str, func: Callable[[], dict], enabled: Callable[[], bool] | None = None) -> None:
     """Run `func` once a day at PORTAL_DAILY_AT; it returns a summary and commits its own work."""
-    _DAILY[name] = func
+    _DAILY[name] = (func, enabled)
 
 
 def daily_tasks() -> dict[str, Callable[[], dict]]:
-    """The daily tasks by name; each returns a summary of what it did (and commits its own work)."""
-    return dict(_DAILY)
+    """The daily tasks by name that are switched on here; each returns a summary (and commits its own work)."""
+    return {name: func for name, (func, enabled) in _DAILY.items() if enabled is None or enabled()}
 
 
 def parse_daily_at(text: str) -> time:

@@ -17,7 +17,7 @@ from portal.auth.passwords import hash_password
 from portal.demo.organisation import DEMO_PASSWORD
 from portal.extensions import db
 from portal.org.models import Department, Person, PersonRole
-from tests.browser.helpers import main_text, sign_in
+from tests.browser.helpers import main_text, run_queue, sign_in
 
 NEW_PASSWORD = "kumo-sora-umi-yama-2026"
 
@@ -37,7 +37,9 @@ def _add_people(app) -> tuple[int, int]:
         return ids
 
 
-def _mail_to(folder: Path, address: str) -> str:
+def _mail_to(app, address: str) -> str:
+    run_queue(app)  # the consumer's part: the outbox sends what the page queued
+    folder = Path(app.config["PORTAL_MAIL_DIR"])
     for path in sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if message["To"] == address:
@@ -55,7 +57,7 @@ def test_invited_agency_employee_sets_a_password_and_privileged_person_enrols(pa
     assert "br1001@agency.example に招待を送りました" in main_text(page)
     page.screenshot(path=str(screenshot_dir / "accounts-person-invited.png"), full_page=True)
 
-    body = _mail_to(Path(portal_app.config["PORTAL_MAIL_DIR"]), "br1001@agency.example")
+    body = _mail_to(portal_app, "br1001@agency.example")
     link = re.search(r"http://\S+(/account/link/\S+)", body).group(1)
     invited = browser.new_context(base_url=base_url, locale="ja-JP").new_page()
     invited.goto(link)

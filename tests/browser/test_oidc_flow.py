@@ -29,6 +29,8 @@ def sso_portal(oidc_provider, tmp_path_factory):
         "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, "PORTAL_MAIL_DIR": str(folder / "mail"),
         "PORTAL_OIDC_ISSUER": oidc_provider.issuer, "PORTAL_OIDC_CLIENT_ID": "portal-test",
         "PORTAL_OIDC_CLIENT_SECRET": "portal-test-secret",
+        "PORTAL_DEMO_RELAX_2FA": True,  # as `make run`: the demo's admin signs in with the password alone
+        "PORTAL_JOBS_URL": "memory://", "PORTAL_FILES_DIR": str(folder / "files"),
     })
     runner = application.test_cli_runner()
     for command in (["init"], ["demo"]):
