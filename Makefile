@@ -35,6 +35,7 @@ run: setup system-packages
 
 # lint-imports first: the layers and the absence of import cycles ([tool.importlinter] in pyproject.toml).
 test: setup system-packages-test oidc-provider
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
