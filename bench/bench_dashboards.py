@@ -16,8 +16,15 @@ import sys
 import time
 
 from served import Browser, gunicorn, percentile
-from training_synthetic import (analyse, bench_app, fresh_database, insert_manuals, insert_people, insert_training,
-                                postgres_available)
+from training_synthetic import (
+    analyse,
+    bench_app,
+    fresh_database,
+    insert_manuals,
+    insert_people,
+    insert_training,
+    postgres_available,
+)
 
 DEPARTMENT_TARGET_MS = 100
 ORGANISATION_TARGET_MS = 300

@@ -15,8 +15,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from databases import fresh_postgres  # noqa: E402 - bench/ is on sys.path when run as a script
 
+from databases import fresh_postgres  # noqa: E402 - bench/ is on sys.path when run as a script
 
 PORTAL = Path(sys.executable).with_name("portal")
 TARGET_SECONDS = 60

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
 from databases import fresh_postgres  # noqa: E402 - bench/ is on sys.path when run as a script
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -61,8 +61,8 @@ def _portal(database_url: str, *args: str) -> None:
 def _measure(label: str, database_url: str, people: int, departments: int) -> bool:
     from portal import create_app
     from portal.extensions import db
-    from portal.manuals.models import TrainingAssignment
     from portal.manuals.assignments import today_jst
+    from portal.manuals.models import TrainingAssignment
     from portal.manuals.services import publish_from_repository
 
     started = time.perf_counter()

@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from databases import fresh_postgres  # noqa: E402 - bench/ is on sys.path when run as a script
+
 from portal.demo.organisation import large_rows  # noqa: E402
 from portal.org.hr_csv import HR_COLUMNS  # noqa: E402
-from databases import fresh_postgres  # noqa: E402 - bench/ is on sys.path when run as a script
 
 PORTAL = Path(sys.executable).with_name("portal")
 FIRST_TARGET, LATER_TARGET = 60, 20

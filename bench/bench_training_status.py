@@ -19,8 +19,16 @@ import sys
 import time
 from collections import Counter
 
-from training_synthetic import (analyse, bench_app, exit_cleanly_on_sigterm, fresh_database, insert_manuals,
-                                insert_people, insert_training, postgres_available)
+from training_synthetic import (
+    analyse,
+    bench_app,
+    exit_cleanly_on_sigterm,
+    fresh_database,
+    insert_manuals,
+    insert_people,
+    insert_training,
+    postgres_available,
+)
 
 PAGE_TARGET_MS = 50
 COMPANY_TARGET_MS = 500

@@ -6,7 +6,6 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-
 #: The largest request body any view reads unless it declares more (portal/core/bounds.py).
 MAX_REQUEST_BYTES = 1024 * 1024
 

@@ -3,6 +3,8 @@
 The bottom layer: it imports nothing from the portal, and everything may import it."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -10,8 +12,6 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from datetime import datetime, timezone
-
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 def wire_features() -> None:
     """Connect every subscriber and register every task, job kind and daily task (idempotent)."""
+    from portal.access.recurring import start_due_campaigns
     from portal.access.subscribers import connect_signals as connect_access
     from portal.audit.jobs import AUDIT_EXPORT
     from portal.certificates.jobs import CERTIFICATES_ZIP
-    from portal.access.recurring import start_due_campaigns
     from portal.daily import (
-        anchoring_is_on, expire_and_apply_deadlines, keep_coverage_snapshot, purge_links, write_daily_anchor,
+        anchoring_is_on,
+        expire_and_apply_deadlines,
+        keep_coverage_snapshot,
+        purge_links,
+        write_daily_anchor,
     )
     from portal.dashboards.jobs import ORGANISATION_RECOUNT, PEOPLE_EXPORT
     from portal.dashboards.subscribers import connect_signals as connect_dashboards

@@ -22,7 +22,6 @@ from portal.org.models import Department, Person, PersonRole
 from tests.clock import check_real_clock_marker, clock, pinned_clock  # noqa: F401  (fixtures for every test)
 
 
-
 def pytest_configure(config):
     """argon2 at its cheapest under test: with the real parameters every sign-in costs ~0.2 s of CPU.
 

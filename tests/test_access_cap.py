@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from portal.access.cap_rules import (
-    ADMITTED, OVERRIDDEN, WAITS, CapSpec, admission, effective_grant_state, parse_cap_value, unexplained_excess,
+    ADMITTED,
+    OVERRIDDEN,
+    WAITS,
+    CapSpec,
+    admission,
+    effective_grant_state,
+    parse_cap_value,
+    unexplained_excess,
 )
 from portal.access.models import AccessEvent, AccessGrant, DepartmentCap
 from portal.access.reviews import review_grant, start_campaign
@@ -21,7 +28,6 @@ from portal.org.models import Person
 from tests.access_fixtures import START, add_edition, assign, attest, clock, train, world  # noqa: F401
 from tests.cap_fixtures import decision, grant_request, hr_import, in_force_count, set_caps, state
 from tests.conftest import csrf_token_from, https_client, sign_in
-
 
 # --- the pure rules ---------------------------------------------------------------------------
 

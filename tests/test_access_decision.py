@@ -6,11 +6,25 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from portal.access.decision import (
-    REASON_CODES, AccessFacts, Decision, GrantFact, TrainingFact, decide_access, end_of_day_jst, grant_state_for,
-    suspension_codes, training_counts_until, training_lapsed_at,
+    REASON_CODES,
+    AccessFacts,
+    Decision,
+    GrantFact,
+    TrainingFact,
+    decide_access,
+    end_of_day_jst,
+    grant_state_for,
+    suspension_codes,
+    training_counts_until,
+    training_lapsed_at,
 )
 from portal.access.rules import (
-    cap_allows, cap_limit, conflict_of_interest, effective_request_status, explanation_problem, reason_problem,
+    cap_allows,
+    cap_limit,
+    conflict_of_interest,
+    effective_request_status,
+    explanation_problem,
+    reason_problem,
 )
 
 NOW = datetime(2026, 4, 10, 3, 0, tzinfo=timezone.utc)  # 2026-04-10 12:00 JST

@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.manuals.models import Manual, TrainingAssignment
 from portal.training.models import QuizAttempt
 from portal.training.status import jst_today
-from tests.access_fixtures import PURPOSES, EXPLANATION  # noqa: F401
+from tests.access_fixtures import EXPLANATION, PURPOSES  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.manuals_fixtures import manual_text, repo, run_publish  # noqa: F401
 from tests.org_fixtures import hr_file, row, run_import, write

@@ -20,7 +20,12 @@ from portal.access.queries import approver_ids_for
 from portal.access.refresh import refresh_access_decisions
 from portal.access.reviews import review_grant, start_campaign
 from portal.access.services import (
-    OPEN_STATUSES, GrantDecision, decide_approval, decide_grant, request_access, revoke_grant,
+    OPEN_STATUSES,
+    GrantDecision,
+    decide_approval,
+    decide_grant,
+    request_access,
+    revoke_grant,
 )
 from portal.access.transfers import decide_transfer
 from portal.core.timeutil import to_jst

@@ -9,8 +9,14 @@ from sqlalchemy import func, select
 from portal.access.models import AccessEvent, AccessGrant, AccessRequest, ReviewItem
 from portal.access.refresh import refresh_access_decisions
 from portal.access.reviews import review_grant, start_campaign
-from portal.access.services import (GrantDecision, decide_approval, decide_grant, expire_requests, request_access,
-                                    revoke_grant)
+from portal.access.services import (
+    GrantDecision,
+    decide_approval,
+    decide_grant,
+    expire_requests,
+    request_access,
+    revoke_grant,
+)
 from portal.audit.models import AuditEvent
 from portal.core.workflow import StepLost
 from portal.extensions import db

@@ -7,8 +7,8 @@ auditors). `portal audit verify` and the verify page check every anchor.
 from __future__ import annotations
 
 import json
-from email import message_from_bytes, policy
 from datetime import datetime, timezone
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -17,13 +17,24 @@ from sqlalchemy import select, text
 from portal import create_app
 from portal.audit.anchors import FILE_NAME, anchor_line, parse_anchor
 from portal.audit.chain import (
-    CUT_OFF, KEYED, REWRITTEN, UNKEYED, UNKEYED_AFTER_KEYED, AnchorPoint, check_chain, event_hash, plain_hash,
+    KEYED,
+    UNKEYED,
+    UNKEYED_AFTER_KEYED,
+    AnchorPoint,
+    check_chain,
+    event_hash,
+    plain_hash,
 )
 from portal.audit.keys import AuditKeyError, current_keyring, key_id_of, keyring_from
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from tests.audit_fixtures import (
-    add_events, add_unkeyed_events, anchor_cli, rewrite_from, tamper, verify_cli,
+    add_events,
+    add_unkeyed_events,
+    anchor_cli,
+    rewrite_from,
+    tamper,
+    verify_cli,
 )
 
 KEY_A = "a" * 64

@@ -12,14 +12,20 @@ import pytest
 from sqlalchemy import func, select, text
 
 from portal.audit.chain import (
-    EDITED, GENESIS_HASH, LINK, MISSING, check_anchor, check_chain, event_hash, plain_hash,
+    EDITED,
+    GENESIS_HASH,
+    LINK,
+    MISSING,
+    check_anchor,
+    check_chain,
+    event_hash,
+    plain_hash,
 )
 from portal.audit.models import AuditEvent
 from portal.audit.queries import check_audit_trail
 from portal.audit.services import record_event
 from portal.extensions import db
 from tests.audit_fixtures import add_events, backend, swap_contents, tamper, verify_cli
-
 
 # --- pure chain functions (no app, no database) ---------------------------------------------
 

@@ -10,7 +10,14 @@ import pytest
 from openpyxl import load_workbook
 
 from portal.core.exports import (
-    Sheet, ascii_filename, clean_filename, content_disposition, csv_lines, csv_response, safe_cell, write_xlsx,
+    Sheet,
+    ascii_filename,
+    clean_filename,
+    content_disposition,
+    csv_lines,
+    csv_response,
+    safe_cell,
+    write_xlsx,
 )
 
 TRIGGERS = ["=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"]

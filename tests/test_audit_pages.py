@@ -9,7 +9,7 @@ from sqlalchemy import event as sa_event
 
 from portal.audit.services import record_event
 from portal.extensions import db
-from tests.access_table import ROUTES, SIGNED_IN, ANYONE, TOKEN
+from tests.access_table import ANYONE, ROUTES, SIGNED_IN, TOKEN
 from tests.audit_fixtures import add_events, tamper
 from tests.conftest import csrf_token_from
 

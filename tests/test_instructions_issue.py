@@ -8,10 +8,22 @@ from sqlalchemy import func, select, text
 
 from portal.audit.models import AuditEvent
 from portal.extensions import db
-from portal.instructions.models import (Instruction, InstructionAcknowledgement, InstructionAttachment,
-                                        InstructionRecipient)
-from tests.instructions_fixtures import (PDF_BYTES, PNG_BYTES, english, form_data, issue_directly,  # noqa: F401
-                                         org, post_issue, today_jst)
+from portal.instructions.models import (
+    Instruction,
+    InstructionAcknowledgement,
+    InstructionAttachment,
+    InstructionRecipient,
+)
+from tests.instructions_fixtures import (  # noqa: F401
+    PDF_BYTES,
+    PNG_BYTES,
+    english,
+    form_data,
+    issue_directly,
+    org,
+    post_issue,
+    today_jst,
+)
 
 
 def _count(model) -> int:

@@ -15,8 +15,7 @@ from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.instructions.models import Instruction
 from tests.conftest import https_client, sign_in
-from tests.instructions_fixtures import (client_for, english, issue_directly, org, post_action,  # noqa: F401
-                                         today_jst)
+from tests.instructions_fixtures import client_for, english, issue_directly, org, post_action, today_jst  # noqa: F401
 
 
 def _titles(client, **params) -> list[str]:

@@ -11,8 +11,16 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.instructions.models import Instruction, InstructionAttachment
 from tests.conftest import csrf_token_from
-from tests.instructions_fixtures import (PDF_BYTES, PNG_BYTES, client_for, english, form_data,  # noqa: F401
-                                         issue_directly, org, post_issue)
+from tests.instructions_fixtures import (  # noqa: F401
+    PDF_BYTES,
+    PNG_BYTES,
+    client_for,
+    english,
+    form_data,
+    issue_directly,
+    org,
+    post_issue,
+)
 
 MARKDOWN_PAYLOADS = [
     "<script>alert('md')</script>",

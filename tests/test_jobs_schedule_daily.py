@@ -14,10 +14,10 @@ from portal.access.reviews import start_campaign
 from portal.audit.anchors import FILE_NAME
 from portal.audit.models import AuditEvent
 from portal.auth.models import AccountToken
+from portal.daily import purge_links
 from portal.extensions import db
 from portal.jobs import engine, schedules  # noqa: F401  (imported before the clock patches utcnow)
 from portal.jobs.queue import run_pending
-from portal.daily import purge_links
 from portal.jobs.schedules import tick
 from tests.access_fixtures import START, clock, grant_for, train, world  # noqa: F401
 from tests.conftest import csrf_token_from

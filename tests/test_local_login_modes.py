@@ -7,7 +7,13 @@ from sqlalchemy import select
 from portal import create_app
 from portal.audit.models import AuditEvent
 from portal.auth.local_login import (
-    AGENCIES_AND_ADMINS, ALL, OFF, REFUSED_MODE_OFF, REFUSED_USE_SSO, checked_mode, local_login_refusal,
+    AGENCIES_AND_ADMINS,
+    ALL,
+    OFF,
+    REFUSED_MODE_OFF,
+    REFUSED_USE_SSO,
+    checked_mode,
+    local_login_refusal,
 )
 from portal.extensions import db
 from tests.conftest import PASSWORD, sign_in

@@ -11,9 +11,17 @@ from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.lookups.models import LookupEvent, LookupRequest
 from portal.lookups.queries import grant_in_force
-from portal.lookups.services import (LookupData, LookupInputError, LookupRefused, answer_lookup,
-                                     decide_lookup_approval, expire_lookups, request_lookup, take_lookup,
-                                     withdraw_lookup)
+from portal.lookups.services import (
+    LookupData,
+    LookupInputError,
+    LookupRefused,
+    answer_lookup,
+    decide_lookup_approval,
+    expire_lookups,
+    request_lookup,
+    take_lookup,
+    withdraw_lookup,
+)
 from tests.access_fixtures import PURPOSES, clock, grant_for, train, world  # noqa: F401
 from tests.lookups_fixtures import EXPLANATION, QUESTION, approved, ask, lw, taken  # noqa: F401
 

@@ -19,7 +19,12 @@ from portal.training.status import jst_today
 from tests.access_fixtures import clock  # noqa: F401
 from tests.conftest import PASSWORD, csrf_token_from
 from tests.oidc_fixtures import (  # noqa: F401
-    at_provider, local_path, oidc_provider, oidc_settings, query_of, sso_sign_in,
+    at_provider,
+    local_path,
+    oidc_provider,
+    oidc_settings,
+    query_of,
+    sso_sign_in,
 )
 from tests.training_fixtures import add_edition, answers_for, assign, flow, make_manual  # noqa: F401
 

@@ -12,8 +12,16 @@ from portal.extensions import db
 from tests.access_fixtures import clock  # noqa: F401
 from tests.conftest import csrf_token_from
 from tests.oidc_fixtures import (  # noqa: F401
-    AUDIENCE_SWAP_CLIENT_ID, CLIENT_ID, PORTAL_BASE_URL, at_provider, local_path, oidc_provider, oidc_settings,
-    query_of, sso_sign_in, start_company_sign_in,
+    AUDIENCE_SWAP_CLIENT_ID,
+    CLIENT_ID,
+    PORTAL_BASE_URL,
+    at_provider,
+    local_path,
+    oidc_provider,
+    oidc_settings,
+    query_of,
+    sso_sign_in,
+    start_company_sign_in,
 )
 
 #: The provider is another process on the real clock: its tokens carry real times.

@@ -14,7 +14,14 @@ from portal.org.services import plan_sync
 from portal.org.sync_plan import SetChange, SyncPlan, own_role_changes
 from tests.conftest import csrf_token_from, https_client, sign_in
 from tests.org_fixtures import (  # noqa: F401  (app_overrides: uploads go to this test's folder)
-    app_overrides, audit_count, hr_file, person, row, run_import, upload, write,
+    app_overrides,
+    audit_count,
+    hr_file,
+    person,
+    row,
+    run_import,
+    upload,
+    write,
 )
 
 ADMIN = "S6001"

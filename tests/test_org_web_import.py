@@ -12,7 +12,16 @@ from portal.org.models import Person
 from portal.org.uploads import MAX_UPLOAD_BYTES
 from tests.conftest import csrf_token_from, https_client, sign_in
 from tests.org_fixtures import (  # noqa: F401  (app_overrides: uploads go to this test's folder)
-    app_overrides, audit_count, hr_file, multipart, people_count, person, row, run_import, upload, write,
+    app_overrides,
+    audit_count,
+    hr_file,
+    multipart,
+    people_count,
+    person,
+    row,
+    run_import,
+    upload,
+    write,
 )
 
 GOOD = hr_file(

@@ -6,8 +6,7 @@ from flask import Flask
 
 from portal import create_app
 from portal.core.rate_limits import limit_in_views_only
-from portal.extensions import limiter
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.training.models import QuizAttempt
 from tests.training_fixtures import answers_for, assign, flow, make_manual  # noqa: F401
 

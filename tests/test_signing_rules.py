@@ -9,11 +9,20 @@ import pytest
 from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidClaimError, MissingClaimError
 
 from portal.auth.oidc import (
-    VerifiedIdentity, employee_number_from, reauthentication_refusal, refusal_for_token_error, settings_from,
-    sign_in_refusal, token_reference_hash,
+    VerifiedIdentity,
+    employee_number_from,
+    reauthentication_refusal,
+    refusal_for_token_error,
+    settings_from,
+    sign_in_refusal,
+    token_reference_hash,
 )
 from portal.training.signing import (
-    AUTH_TIME_SKEW_SECONDS, SignatureRefused, check_signature, reauthentication_time_refusal, signing_method_for,
+    AUTH_TIME_SKEW_SECONDS,
+    SignatureRefused,
+    check_signature,
+    reauthentication_time_refusal,
+    signing_method_for,
     typed_signature_refusal,
 )
 

@@ -13,7 +13,13 @@ from portal.training.queries import statuses_for
 from portal.training.status import jst_today
 from tests.conftest import PASSWORD
 from tests.training_fixtures import (  # noqa: F401
-    SECRET_MARK, answers_for, assign, flow, form_data, make_manual, quiz_spec,
+    SECRET_MARK,
+    answers_for,
+    assign,
+    flow,
+    form_data,
+    make_manual,
+    quiz_spec,
 )
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 import random
 
 from portal.training.quiz import (
-    DrawnQuestion, changed_section_ids, clean_answers, draw, grade, required_correct, unanswered,
+    DrawnQuestion,
+    changed_section_ids,
+    clean_answers,
+    draw,
+    grade,
+    required_correct,
+    unanswered,
 )
 from tests.training_fixtures import SECTIONS_V1, quiz_spec, section
 

@@ -15,13 +15,12 @@ from portal.extensions import db
 from portal.training.models import Attestation, QuizAttempt
 from portal.training.queries import my_training, status_rows
 from portal.training.sql_rule import department_pairs_select, status_counts
-from portal.training.status import (AttestationFact, TrainingFacts, counting_attestation, jst_today,
-                                    training_status)
+from portal.training.status import AttestationFact, TrainingFacts, counting_attestation, jst_today, training_status
 from portal.training.status_rows import check, progress_problems, settle
 from tests.access_fixtures import EXPLANATION, PURPOSES, clock  # noqa: F401
 from tests.certificates_fixtures import attest, mail_files
 from tests.conftest import PASSWORD, https_client, sign_in
-from tests.training_fixtures import answers_for, assign, make_manual
+from tests.training_fixtures import assign, make_manual
 
 MOMENT = datetime(2026, 4, 1, 3, 0, tzinfo=timezone.utc)
 

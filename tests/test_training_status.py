@@ -6,8 +6,16 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from portal.training.status import (
-    ACCEPTABLE_FOR_ACCESS, TrainingFacts, add_months, earliest_valid_attestation_day, jst_date, jst_day_start_utc,
-    jst_today, task_group, training_status, validity_end,
+    ACCEPTABLE_FOR_ACCESS,
+    TrainingFacts,
+    add_months,
+    earliest_valid_attestation_day,
+    jst_date,
+    jst_day_start_utc,
+    jst_today,
+    task_group,
+    training_status,
+    validity_end,
 )
 
 TODAY = date(2026, 6, 15)

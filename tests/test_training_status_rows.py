@@ -25,9 +25,19 @@ from portal.training.models import TrainingProgress, TrainingStatusRow
 from portal.training.queries import status_rows
 from portal.training.services import record_progress
 from portal.training.sql_rule import department_pairs_select, status_counts
-from portal.training.status import (ATTESTED_EARLIER, ATTESTED_REQUIRED, NOTHING, STARTED, TrainingFacts,
-                                    jst_today, next_status_change, settled_status, standing_of, training_status)
-from portal.training.status_rows import check, rebuild, settle
+from portal.training.status import (
+    ATTESTED_EARLIER,
+    ATTESTED_REQUIRED,
+    NOTHING,
+    STARTED,
+    TrainingFacts,
+    jst_today,
+    next_status_change,
+    settled_status,
+    standing_of,
+    training_status,
+)
+from portal.training.status_rows import check, settle
 from tests.training_fixtures import add_edition, make_manual
 
 TODAY = jst_today()

@@ -1,13 +1,12 @@
 """organisation, people, roles and audit trail
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-29 05:05:06.739610
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001'

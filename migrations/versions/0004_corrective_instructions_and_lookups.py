@@ -7,8 +7,8 @@ and DELETE on SQLite and PostgreSQL alike. (Look-up requests come in a later cha
 Revision ID: 0004
 Revises: 0003
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0004"
 down_revision = "0003"

@@ -8,8 +8,8 @@ person × manual with the facts the rule needs, per-department counts, and the d
 last settled. Triggers mark a row pending in the same transaction as any change to its facts
 (assignments, progress, editions, a person's department or active flag), whoever writes them.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0008"
 down_revision = "0007"

@@ -17,8 +17,8 @@ Revises: 0010
 On SQLite a constraint changes by rebuilding the table (batch mode); the triggers on a rebuilt
 table (e.g. attestations' append-only ones) are read first and created again afterwards.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0011"
 down_revision = "0010"

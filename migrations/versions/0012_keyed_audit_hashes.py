@@ -8,8 +8,8 @@ before this revision) or 2 (HMAC-SHA256 with the audit key kept outside the data
 fingerprint of that key. Plain ADD COLUMN: the table is not rebuilt, so its append-only
 triggers stay in place on SQLite and PostgreSQL, and existing rows keep verifying as scheme 1.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0012"
 down_revision = "0011"

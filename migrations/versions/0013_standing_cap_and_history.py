@@ -16,8 +16,8 @@ drop a table other tables refer to; the loosened constraints are written into th
 instead (SQLite's documented writable_schema procedure, safe because every stored row already
 satisfies the new constraints).
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0013"
 down_revision = "0012"

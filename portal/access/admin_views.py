@@ -17,7 +17,6 @@ from portal.core.i18n import current_locale
 from portal.extensions import db
 from portal.manuals.models import Manual
 
-
 #: SystemData names → the form's field names, for putting a refusal next to the right field.
 FORM_FIELDS = {"manual_slugs": "manuals", "grant_owner_nos": "grant_owners"}
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.access.decision import AccessFacts, decide_access
-from portal.access.facts import gather_facts
 from portal.access.decision_query import find_decision_row, note_token_used
+from portal.access.facts import gather_facts
 from portal.access.models import AccessDecision
 from portal.access.openapi import openapi_document
 from portal.access.refresh import refresh_access_decisions

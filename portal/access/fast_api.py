@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" decoding error handler
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.http import HTTP_STATUS_CODES
-import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" decoding error handler
 
 from portal.access.api import decision_answer, parse_bearer
 from portal.access.systems import hash_token

@@ -10,7 +10,13 @@ from sqlalchemy.orm import selectinload
 from portal.access.cap_rules import effective_state_sql
 from portal.access.decision import TrainingFact, training_counts_until
 from portal.access.models import (
-    AccessEvent, AccessGrant, AccessRequest, ProtectedSystem, ReviewCampaign, ReviewItem, system_grant_owners,
+    AccessEvent,
+    AccessGrant,
+    AccessRequest,
+    ProtectedSystem,
+    ReviewCampaign,
+    ReviewItem,
+    system_grant_owners,
 )
 from portal.access.training_facts import training_facts_for
 from portal.core.timeutil import utcnow

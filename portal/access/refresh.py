@@ -15,15 +15,20 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 
-from portal.access.decision import (
-    AccessFacts, Decision, decide_access, grant_state_for, suspension_codes, training_lapsed_at,
-)
 from portal.access import notify
 from portal.access.cap import settle_departments, state_on_entry, state_values
 from portal.access.cap_rules import decision_in_state
-from portal.access.transfers import note_transfers
+from portal.access.decision import (
+    AccessFacts,
+    Decision,
+    decide_access,
+    grant_state_for,
+    suspension_codes,
+    training_lapsed_at,
+)
 from portal.access.facts import GrantRow, Pair, gather_facts
 from portal.access.models import AccessDecision, AccessEvent, AccessGrant, ReviewCampaign, ReviewItem
+from portal.access.transfers import note_transfers
 from portal.access.waiting import release_requests_awaiting_training
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow

@@ -16,7 +16,7 @@ from portal.access.models import AccessEvent, AccessGrant, ReviewCampaign, Revie
 from portal.access.queries import approver_ids_for
 from portal.access.refresh import refresh_access_decisions
 from portal.access.rules import reason_problem
-from portal.access.services import GRANT, AccessError, LIVE_STATES, grant_witness, revoke_grant
+from portal.access.services import GRANT, LIVE_STATES, AccessError, grant_witness, revoke_grant
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow
 from portal.core.workflow import Meanwhile, StepLost, refuse_unless, try_move

@@ -8,19 +8,33 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access import admin_views, grant_views, review_views  # noqa: F401  (same blueprint)
-from portal.access import cap_views, register_views  # noqa: F401  (same blueprint: standing cap, registers)
+from portal.access import admin_views, cap_views, grant_views, register_views, review_views  # noqa: F401  (same blueprint)  # noqa: F401  (same blueprint: standing cap, registers)
 from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, refuse_on_form, viewer
 from portal.access.cap import waiting_ahead
 from portal.access.forms import ApprovalForm, GrantForm, RequestForm, ReviewForm
 from portal.access.messages import reason_text
 from portal.access.models import AccessDecision, AccessGrant, AccessRequest, ProtectedSystem
 from portal.access.queries import (
-    approver_ids_for, awaiting_approval_by, awaiting_grant_by, may_view_request, my_grants, my_requests,
-    request_history, reviews_waiting_for, systems_for_requests, training_overview,
+    approver_ids_for,
+    awaiting_approval_by,
+    awaiting_grant_by,
+    may_view_request,
+    my_grants,
+    my_requests,
+    request_history,
+    reviews_waiting_for,
+    systems_for_requests,
+    training_overview,
 )
 from portal.access.rules import conflict_of_interest, effective_request_status
-from portal.access.services import AccessError, GrantDecision, decide_approval, decide_grant, department_cap_state, request_access
+from portal.access.services import (
+    AccessError,
+    GrantDecision,
+    decide_approval,
+    decide_grant,
+    department_cap_state,
+    request_access,
+)
 from portal.core.access import roles_required, signed_in
 from portal.core.timeutil import to_jst, utcnow
 from portal.core.workflow import StepLost

@@ -7,7 +7,13 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from portal.audit.criteria import (
-    DATE_INCOMPLETE, DATE_NOT_NUMBER, DATE_NOT_REAL, DATE_OUT_OF_RANGE, AuditCriteria, DateError, parse_date_parts,
+    DATE_INCOMPLETE,
+    DATE_NOT_NUMBER,
+    DATE_NOT_REAL,
+    DATE_OUT_OF_RANGE,
+    AuditCriteria,
+    DateError,
+    parse_date_parts,
 )
 
 #: Date fields: name -> (legend, help text). Each becomes NAME_year, NAME_month, NAME_day.

@@ -10,7 +10,13 @@ from sqlalchemy import Select, func, select
 
 from portal.audit.anchors import read_anchors
 from portal.audit.chain import (
-    BAD_ANCHOR, GENESIS_HASH, ChainProblem, ChainReport, UnknownKey, check_chain, event_hash,
+    BAD_ANCHOR,
+    GENESIS_HASH,
+    ChainProblem,
+    ChainReport,
+    UnknownKey,
+    check_chain,
+    event_hash,
 )
 from portal.audit.criteria import AuditCriteria
 from portal.audit.keys import current_keyring

@@ -11,13 +11,26 @@ from flask_login import current_user
 from portal.audit import exporting
 from portal.audit.blueprint import bp
 from portal.audit.chain import (
-    BAD_ANCHOR, CUT_OFF, EDITED, LINK, MISSING, REWRITTEN, UNKEYED_AFTER_KEYED, UNKNOWN_KEY,
+    BAD_ANCHOR,
+    CUT_OFF,
+    EDITED,
+    LINK,
+    MISSING,
+    REWRITTEN,
+    UNKEYED_AFTER_KEYED,
+    UNKNOWN_KEY,
 )
 from portal.audit.forms import DATE_FIELDS, AuditFilterForm
 from portal.audit.history import check_history, registered_tables
 from portal.audit.jobs import start_audit_export
 from portal.audit.queries import (
-    chain_head, check_audit_trail, count_events, event_detail, known_actions, page_of_events, up_to_seq_for,
+    chain_head,
+    check_audit_trail,
+    count_events,
+    event_detail,
+    known_actions,
+    page_of_events,
+    up_to_seq_for,
 )
 from portal.audit.services import record_export
 from portal.core.access import roles_required

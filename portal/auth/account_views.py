@@ -8,11 +8,11 @@ from flask_login import current_user
 
 from portal.auth import account_links as links
 from portal.auth.account_forms import ActionForm, BulkInvitationForm, ForgotPasswordForm, SetPasswordForm
+from portal.auth.blueprint import bp
 from portal.auth.password_rules import problem_messages
 from portal.auth.services import PasswordPolicyError
 from portal.auth.sign_in import begin_second_factor, start_session
 from portal.auth.two_factor import enrolment_of, second_factor_required
-from portal.auth.blueprint import bp
 from portal.core.access import public, roles_required
 from portal.core.i18n import current_locale, format_jst
 from portal.extensions import db, limiter

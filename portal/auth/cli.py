@@ -12,7 +12,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal.auth.admin_accounts import (
-    AccountRefused, NewPerson, admins_who_can_sign_in, create_first_admin, set_password_from_cli,
+    AccountRefused,
+    NewPerson,
+    admins_who_can_sign_in,
+    create_first_admin,
+    set_password_from_cli,
 )
 from portal.auth.password_rules import MESSAGES, Holder, holder_of, password_problems
 from portal.auth.services import PasswordPolicyError

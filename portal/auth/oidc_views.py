@@ -6,15 +6,26 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from portal.auth.blueprint import bp
 from portal.auth.local_login import checked_mode, password_form_shown
 from portal.auth.oidc import (
-    ID_TOKEN_KEY, MAX_KEPT_ID_TOKEN, PENDING_KEY, SUBJECT_KEY, SsoRefused, VerifiedIdentity, authorization_url,
-    finish_flow, is_enabled, provider_origins, reauthentication_refusal, settings_from, sign_in_refusal,
+    ID_TOKEN_KEY,
+    MAX_KEPT_ID_TOKEN,
+    PENDING_KEY,
+    SUBJECT_KEY,
+    SsoRefused,
+    VerifiedIdentity,
+    authorization_url,
+    finish_flow,
+    is_enabled,
+    provider_origins,
+    reauthentication_refusal,
+    settings_from,
+    sign_in_refusal,
 )
 from portal.auth.services import find_person
 from portal.auth.sign_in import OIDC, begin_session
 from portal.auth.sso_services import record_sso_refusal, record_sso_sign_in
-from portal.auth.blueprint import bp
 from portal.auth.views import LOGIN_LIMIT_PER_CLIENT, _safe_next
 from portal.core.access import public
 from portal.core.i18n import current_locale

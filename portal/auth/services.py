@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.audit.services import record_event
-from portal.auth.password_rules import holder_of, password_problems
 from portal.auth.local_login import ALL, LocalLoginRefused, local_login_refusal
+from portal.auth.password_rules import holder_of, password_problems
 from portal.auth.passwords import check_password, hash_password
 from portal.extensions import db
 from portal.org.models import Person

@@ -6,16 +6,31 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from portal.auth.account_forms import ActionForm, EnrolForm, SecondFactorForm
+from portal.auth.blueprint import bp
 from portal.auth.sign_in import (
-    PENDING_KEY, SECOND_FACTOR_KEY, keep_pending_value, open_session, pending_person, pending_value,
-    remember_device, start_session,
+    PENDING_KEY,
+    SECOND_FACTOR_KEY,
+    keep_pending_value,
+    open_session,
+    pending_person,
+    pending_value,
+    remember_device,
+    start_session,
 )
 from portal.auth.two_factor import (
-    SecondFactorRefused, check_second_factor, enrol_second_factor, enrolment_of, grouped, new_secret,
-    provisioning_uri, qr_data_url, record_second_factor_failure, recovery_codes_left, reset_second_factor,
+    SecondFactorRefused,
+    check_second_factor,
+    enrol_second_factor,
+    enrolment_of,
+    grouped,
+    new_secret,
+    provisioning_uri,
+    qr_data_url,
+    record_second_factor_failure,
+    recovery_codes_left,
+    reset_second_factor,
     second_factor_required,
 )
-from portal.auth.blueprint import bp
 from portal.core.access import access_rule, public, roles_required
 from portal.extensions import db, limiter
 from portal.org.models import Person

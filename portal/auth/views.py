@@ -15,12 +15,19 @@ from portal.auth.oidc import ID_TOKEN_KEY, provider_logout_url
 from portal.auth.password_rules import problem_messages
 from portal.auth.reauth import PASSWORD_CHECK_LIMIT, mark_wrong_password, password_check_key, wrong_password_entered
 from portal.auth.services import PasswordPolicyError, authenticate, change_password, end_all_sessions
-from portal.auth.sign_in import (KNOWN_DEVICE_COOKIE, METHOD_KEY, OIDC, PASSWORD, begin_second_factor, begin_session,
-                                 device_signer, remember_device)
+from portal.auth.sign_in import (
+    KNOWN_DEVICE_COOKIE,
+    METHOD_KEY,
+    OIDC,
+    PASSWORD,
+    begin_second_factor,
+    begin_session,
+    device_signer,
+    remember_device,
+)
 from portal.auth.two_factor import second_factor_required
 from portal.core.access import public, signed_in
 from portal.extensions import db, limiter
-
 
 # Sign-in throttling (SECURITY.md row 1). Only wrong passwords count (the view answers 401);
 # throttled (429) and CSRF-refused (400) requests cost nothing, so hammering does not extend a

@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from portal.certificates.bulk import MANIFEST_HEADER, manifest_row, entry_name
+from portal.certificates.bulk import MANIFEST_HEADER, entry_name, manifest_row
 from portal.certificates.queries import candidate_boundaries, candidate_facts
 from portal.certificates.rendering import render_certificate
 from portal.certificates.services import record_bulk_export

@@ -15,16 +15,14 @@ from portal.certificates.rendering import certificate_filename, render_certifica
 from portal.certificates.services import RevocationRefused, record_certificate_download, revoke_certificate
 from portal.core.access import roles_required, signed_in
 from portal.core.errors import conflict_page
-from portal.core.i18n import format_jst
-from portal.core.workflow import StepLost
 from portal.core.exports import content_disposition
-from portal.core.i18n import current_locale
+from portal.core.i18n import current_locale, format_jst
+from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.jobs.services import announce_job
 from portal.org.models import Department
 from portal.org.queries import departments_by_id
 from portal.training.status import jst_today
-
 
 #: Besides the holder, who may open and download anyone's certificate (auditors read only).
 READERS = ("admin", "training_admin", "auditor")

@@ -15,13 +15,19 @@ from portal.core.exports import Sheet, csv_response, xlsx_response
 from portal.core.i18n import current_locale, format_jst
 from portal.core.timeutil import to_jst, utcnow
 from portal.dashboards import queries
-from portal.dashboards.forms import ActionForm
-from portal.dashboards.services import record_dashboard_export
 from portal.dashboards.blueprint import bp
+from portal.dashboards.forms import ActionForm
 from portal.dashboards.jobs import start_people_export
+from portal.dashboards.services import record_dashboard_export
 from portal.dashboards.tables import dashboard_status_label, day_text, pair_table
-from portal.dashboards.views import (ORGANISATION_VIEWERS, VIEWERS, department_data, load_department, load_person,
-                                     person_data)
+from portal.dashboards.views import (
+    ORGANISATION_VIEWERS,
+    VIEWERS,
+    department_data,
+    load_department,
+    load_person,
+    person_data,
+)
 from portal.extensions import db
 from portal.jobs.services import announce_job
 from portal.training.queries import manual_facts

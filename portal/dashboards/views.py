@@ -12,16 +12,23 @@ from portal.core.i18n import current_locale, format_date
 from portal.core.timeutil import utcnow
 from portal.dashboards import charts, queries
 from portal.dashboards.blueprint import bp
-from portal.dashboards.tables import dashboard_status_label
 from portal.dashboards.forms import ActionForm
 from portal.dashboards.jobs import start_recount
+from portal.dashboards.tables import dashboard_status_label
 from portal.extensions import db
 from portal.jobs.services import announce_job
 from portal.org.queries import visible_department_ids
 from portal.outbox.services import queue_mail
 from portal.reminders.queries import reminded_today
-from portal.reminders.services import (AlreadyRemindedToday, NoAddress, NothingToRemind, mark_sent, message_key,
-                                       new_claim, remind_person)
+from portal.reminders.services import (
+    AlreadyRemindedToday,
+    NoAddress,
+    NothingToRemind,
+    mark_sent,
+    message_key,
+    new_claim,
+    remind_person,
+)
 from portal.training.queries import manual_facts, status_rows
 from portal.training.status import jst_today
 

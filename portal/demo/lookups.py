@@ -18,8 +18,15 @@ from portal.core.timeutil import utcnow
 from portal.demo.organisation import DEMO_ACCOUNTS, DEMO_PASSWORD
 from portal.extensions import db
 from portal.lookups.queries import grant_in_force
-from portal.lookups.services import (LookupData, decide_lookup_approval, expire_lookups, request_lookup,
-                                     take_lookup, answer_lookup, withdraw_lookup)
+from portal.lookups.services import (
+    LookupData,
+    answer_lookup,
+    decide_lookup_approval,
+    expire_lookups,
+    request_lookup,
+    take_lookup,
+    withdraw_lookup,
+)
 from portal.org.models import Department, Person
 
 CODE = "customer-info"

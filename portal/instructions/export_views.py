@@ -12,8 +12,8 @@ from portal.core.pdf import render_pdf, static_stylesheet
 from portal.core.timeutil import to_jst, utcnow
 from portal.extensions import db
 from portal.instructions import queries, rules
-from portal.instructions.services import record_instruction_export
 from portal.instructions.blueprint import bp
+from portal.instructions.services import record_instruction_export
 from portal.instructions.views import instruction_status_label, search_filters
 
 

@@ -7,8 +7,16 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from sqlalchemy import (CheckConstraint, ForeignKey, ForeignKeyConstraint, Integer, LargeBinary, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.timeutil import utcnow

@@ -13,8 +13,13 @@ from sqlalchemy.orm import aliased
 
 from portal.core.timeutil import JST, to_jst, utcnow
 from portal.extensions import db
-from portal.instructions.models import (Instruction, InstructionAcknowledgement, InstructionAttachment,
-                                        InstructionRecipient, InstructionReminder)
+from portal.instructions.models import (
+    Instruction,
+    InstructionAcknowledgement,
+    InstructionAttachment,
+    InstructionRecipient,
+    InstructionReminder,
+)
 from portal.instructions.rules import may_issue_to
 from portal.org.models import Department, Person
 

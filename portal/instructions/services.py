@@ -21,8 +21,13 @@ from portal.core.timeutil import to_jst, utcnow
 from portal.core.workflow import Meanwhile, StepLost, insert_once
 from portal.extensions import db
 from portal.instructions import rules
-from portal.instructions.models import (Instruction, InstructionAcknowledgement, InstructionAttachment,
-                                        InstructionRecipient, InstructionReminder)
+from portal.instructions.models import (
+    Instruction,
+    InstructionAcknowledgement,
+    InstructionAttachment,
+    InstructionRecipient,
+    InstructionReminder,
+)
 from portal.manuals.rendering import render_markdown
 from portal.org.models import Department, Person, PersonRole
 

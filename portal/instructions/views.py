@@ -22,11 +22,16 @@ from portal.instructions import queries, rules
 from portal.instructions.blueprint import bp
 from portal.instructions.forms import ActionForm, InstructionForm, RegisterSearchForm
 from portal.instructions.models import InstructionAttachment
-from portal.instructions.services import (InstructionInputError, IssueData, NotARecipient,
-                                          NothingToRemind, acknowledge_instruction, issue_instruction,
-                                          remind_instruction)
+from portal.instructions.services import (
+    InstructionInputError,
+    IssueData,
+    NotARecipient,
+    NothingToRemind,
+    acknowledge_instruction,
+    issue_instruction,
+    remind_instruction,
+)
 from portal.outbox.services import queue_mails
-
 
 #: The whole issue form may carry 5 files of 5 MB; beyond this the request itself is refused (413).
 MAX_ISSUE_REQUEST_BYTES = 64 * 1024 * 1024

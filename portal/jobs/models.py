@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.timeutil import utcnow
 from portal.extensions import db
+
+if TYPE_CHECKING:
+    from portal.org.models import Person
 
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled", "expired")
 #: States a job never leaves.

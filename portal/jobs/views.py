@@ -25,7 +25,6 @@ from portal.jobs.kinds import job_kinds
 from portal.jobs.models import FINAL_STATES, Job
 from portal.jobs.services import JobRefused, cancel_job, may_see, record_download, result_file
 
-
 STATE_LABELS = {
     "queued": _l("Waiting"), "running": _l("Processing"), "done": _l("Ready"), "failed": _l("Failed"),
     "cancelled": _l("Cancelled"), "expired": _l("Deleted"),

@@ -14,9 +14,9 @@ from portal.core.i18n import current_locale
 from portal.core.timeutil import to_jst, utcnow
 from portal.extensions import db
 from portal.lookups import messages, queries, rules
+from portal.lookups.blueprint import bp
 from portal.lookups.forms import RegisterForm
 from portal.lookups.register import PAGE_SIZE, RegisterFilters, iter_register_rows, register_page
-from portal.lookups.blueprint import bp
 from portal.lookups.views import _status
 
 #: Query parameters that reproduce a search.

@@ -12,9 +12,9 @@ from portal.core.exports import csv_response
 from portal.core.i18n import current_locale
 from portal.extensions import db
 from portal.lookups import queries, rules
+from portal.lookups.blueprint import bp
 from portal.lookups.forms import StatisticsForm
 from portal.lookups.services import record_statistics_export
-from portal.lookups.blueprint import bp
 from portal.training.status import jst_today
 
 RANGE_MESSAGES = {

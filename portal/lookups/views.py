@@ -14,15 +14,23 @@ from portal.access.models import ProtectedSystem
 from portal.core.access import roles_required, signed_in
 from portal.core.errors import conflict_page
 from portal.core.timeutil import as_utc, utcnow
-from portal.core.workflow import StepLost
+from portal.core.workflow import Meanwhile, StepLost
 from portal.extensions import db
 from portal.lookups import messages, queries, rules
+from portal.lookups.blueprint import bp
 from portal.lookups.forms import ActionForm, AnswerForm, LookupForm, WithdrawForm
 from portal.lookups.models import LookupRequest
-from portal.core.workflow import Meanwhile
-from portal.lookups.blueprint import bp
-from portal.lookups.services import (SUBJECT, LookupData, LookupInputError, LookupRefused, answer_lookup,
-                                     decide_lookup_approval, request_lookup, take_lookup, withdraw_lookup)
+from portal.lookups.services import (
+    SUBJECT,
+    LookupData,
+    LookupInputError,
+    LookupRefused,
+    answer_lookup,
+    decide_lookup_approval,
+    request_lookup,
+    take_lookup,
+    withdraw_lookup,
+)
 
 
 @bp.context_processor

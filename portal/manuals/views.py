@@ -18,7 +18,12 @@ from portal.manuals.forms import PublishForm
 from portal.manuals.planning import build_publish_plan, repository_dirs
 from portal.manuals.problems import PublishRefused, message
 from portal.manuals.queries import (
-    assignment_for, edition_list, edition_or_404, editions_pair, last_attested_edition_number, manual_or_404,
+    assignment_for,
+    edition_list,
+    edition_or_404,
+    editions_pair,
+    last_attested_edition_number,
+    manual_or_404,
     manuals_for,
 )
 from portal.manuals.services import publish_from_repository

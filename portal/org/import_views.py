@@ -16,7 +16,11 @@ from portal.org.forms import ImportApplyForm, ImportCancelForm, ImportUploadForm
 from portal.org.hr_csv import UndecodableFile, decode, parse_hr_csv
 from portal.org.messages import COUNT_LABELS, describe_error
 from portal.org.services import (
-    RoleChangeRefused, apply_sync, known_department_codes, lock_organisation, plan_sync,
+    RoleChangeRefused,
+    apply_sync,
+    known_department_codes,
+    lock_organisation,
+    plan_sync,
 )
 from portal.org.sync_plan import own_role_changes
 from portal.org.uploads import MAX_UPLOAD_BYTES, PendingImport, discard_pending, load_pending, save_pending

@@ -13,7 +13,12 @@ from portal.extensions import db
 from portal.org.history import record_import_history
 from portal.org.models import ROLES, Department, Person, PersonRole, department_managers
 from portal.org.sync_plan import (
-    DepartmentState, OrgSnapshot, PersonState, SyncPlan, own_role_changes, plan_changes,
+    DepartmentState,
+    OrgSnapshot,
+    PersonState,
+    SyncPlan,
+    own_role_changes,
+    plan_changes,
 )
 
 # Any constant; serialises organisation changes on PostgreSQL (import vs import, import vs role edit).

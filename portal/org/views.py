@@ -15,7 +15,11 @@ from portal.org.forms import PeopleFilterForm, RolesForm
 from portal.org.messages import person_label
 from portal.org.models import Department, Person
 from portal.org.queries import (
-    PeopleFilter, department_choices, departments_overview, people_page, person_for_viewer,
+    PeopleFilter,
+    department_choices,
+    departments_overview,
+    people_page,
+    person_for_viewer,
 )
 from portal.org.services import RoleChangeRefused, change_roles, role_state
 

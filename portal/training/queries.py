@@ -19,10 +19,15 @@ from portal.core.sql import id_filter
 from portal.extensions import db
 from portal.manuals.models import Manual, TrainingAssignment
 from portal.org.models import Person
-from portal.training.models import TrainingProgress
 from portal.training.facts import ManualFacts, manual_facts  # noqa: F401 - read here by the pages
+from portal.training.models import TrainingProgress
 from portal.training.status import (
-    ACCEPTABLE_FOR_ACCESS, URGENCY_ORDER, TrainingFacts, jst_date, training_status, validity_end,
+    ACCEPTABLE_FOR_ACCESS,
+    URGENCY_ORDER,
+    TrainingFacts,
+    jst_date,
+    training_status,
+    validity_end,
 )
 
 

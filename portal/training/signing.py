@@ -16,8 +16,8 @@ from flask import current_app
 from portal.audit.services import record_event
 from portal.auth.oidc import is_enabled as oidc_enabled
 from portal.auth.passwords import check_password
-from portal.auth.two_factor import SecondFactorRefused, check_second_factor, second_factor_required
 from portal.auth.sign_in import OIDC, PASSWORD, SSO_HEADER, sign_in_method
+from portal.auth.two_factor import SecondFactorRefused, check_second_factor, second_factor_required
 from portal.manuals.models import Manual
 from portal.org.models import Person
 

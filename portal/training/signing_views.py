@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from portal.auth.oidc import SsoRefused, authorization_url
 from portal.auth.oidc_views import REFUSAL_MESSAGES, register_reauthentication_handler

@@ -25,9 +25,19 @@ from portal.manuals.models import TrainingAssignment
 from portal.org.models import Person
 from portal.training.facts import manual_facts, settled_on
 from portal.training.models import TrainingProgress, TrainingStatusCount, TrainingStatusRow
-from portal.training.status import (ATTESTED_EARLIER, ATTESTED_REQUIRED, CURRENT, DUE, EXPIRED, IN_PROGRESS,
-                                    NOT_STARTED, OVERDUE, STARTED, earliest_valid_attestation_day,
-                                    jst_day_start_utc)
+from portal.training.status import (
+    ATTESTED_EARLIER,
+    ATTESTED_REQUIRED,
+    CURRENT,
+    DUE,
+    EXPIRED,
+    IN_PROGRESS,
+    NOT_STARTED,
+    OVERDUE,
+    STARTED,
+    earliest_valid_attestation_day,
+    jst_day_start_utc,
+)
 
 #: Stands for "no validity period": every attestation is at or after it.
 _BEGINNING = datetime(1900, 1, 1, tzinfo=timezone.utc)

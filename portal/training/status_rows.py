@@ -23,11 +23,25 @@ from portal.extensions import db
 from portal.manuals.models import TrainingAssignment
 from portal.org.models import Person
 from portal.training.facts import manual_facts, settled_on
-from portal.training.models import (Attestation, CertificateRevocation, TrainingProgress, TrainingStatusCount,
-                                   TrainingStatusRow, TrainingStatusSettle)
+from portal.training.models import (
+    Attestation,
+    CertificateRevocation,
+    TrainingProgress,
+    TrainingStatusCount,
+    TrainingStatusRow,
+    TrainingStatusSettle,
+)
 from portal.training.sql_rule import COUNTED, live_status_counts, status_counts
-from portal.training.status import (AttestationFact, TrainingFacts, counting_attestation, jst_date,
-                                    next_status_change, settled_status, standing_of, validity_end)
+from portal.training.status import (
+    AttestationFact,
+    TrainingFacts,
+    counting_attestation,
+    jst_date,
+    next_status_change,
+    settled_status,
+    standing_of,
+    validity_end,
+)
 
 #: stale_from of a row whose facts changed (the triggers write the same literal).
 STALE_NOW = date(1900, 1, 1)

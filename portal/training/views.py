@@ -13,20 +13,38 @@ from portal.training import loaders
 from portal.training.blueprint import bp
 from portal.training.forms import QuizAnswersForm, StartQuizForm
 from portal.training.presenters import (
-    attempt_questions, graded_questions, next_step, reason_message, task_groups,
+    attempt_questions,
+    graded_questions,
+    next_step,
+    pass_needed,
+    quiz_rules,
+    reason_message,
+    task_groups,
 )
-from portal.training.presenters import pass_needed, quiz_rules
 from portal.training.queries import my_training as my_training_rows
 from portal.training.queries import reader_status_row, status_rows
 from portal.training.services import (
-    TrainingError, attempt_to_grade, attest_edition, close_if_timed_out, start_attempt, statement_texts,
+    TrainingError,
+    attempt_to_grade,
+    attest_edition,
+    close_if_timed_out,
+    start_attempt,
+    statement_texts,
 )
 from portal.training.services import submit_attempt as grade_submission
 from portal.training.signing import (
-    OIDC, SignatureRefused, check_signature, current_signing_method, record_signature_refusal,
+    OIDC,
+    SignatureRefused,
+    check_signature,
+    current_signing_method,
+    record_signature_refusal,
 )
 from portal.training.signing_views import (
-    attest_page_context, install, signature_message, signing_form, start_oidc_signature,
+    attest_page_context,
+    install,
+    signature_message,
+    signing_form,
+    start_oidc_signature,
 )
 from portal.training.status import NOT_REQUIRED, jst_today
 

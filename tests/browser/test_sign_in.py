@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 
 from portal.core.navigation import HOME_SECTIONS
 from portal.demo.organisation import DEMO_ACCOUNTS
