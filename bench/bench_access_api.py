@@ -128,7 +128,8 @@ def _seed(url: str, share: float) -> tuple[list[str], float]:
         db.session.add(edition)
         db.session.commit()
         system = save_system(None, SystemData(code="bench", name_ja="ベンチ用システム", purposes=["ベンチマーク"],
-                                              manual_slugs=["bench-handbook"], grant_owner_nos=[people[-1].employee_no]))
+                                              manual_slugs=["bench-handbook"],
+                                              grant_owner_nos=[people[-1].employee_no]))
         db.session.commit()
         rng = random.Random(6)
         granted = [p for p in people[:-1] if rng.random() < share]

@@ -65,7 +65,8 @@ def _signed_in_client(app):
     from portal.org.models import Department, Person, PersonRole
 
     department = Department(code="B1", name_ja="監査部")
-    person = Person(employee_no="BENCH1", name="監査 太郎", department=department, password_hash=hash_password("bench-password-1"))
+    person = Person(employee_no="BENCH1", name="監査 太郎", department=department,
+                    password_hash=hash_password("bench-password-1"))
     person.role_rows = [PersonRole(role="auditor")]
     db.session.add(person)
     db.session.commit()
@@ -73,7 +74,8 @@ def _signed_in_client(app):
     client.environ_base["wsgi.url_scheme"] = "https"
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post("/login", data={"employee_no": "BENCH1", "password": "bench-password-1", "csrf_token": token})
+    response = client.post("/login",
+                           data={"employee_no": "BENCH1", "password": "bench-password-1", "csrf_token": token})
     assert response.status_code == 302, response.status_code
     return client
 

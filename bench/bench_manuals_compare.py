@@ -90,7 +90,8 @@ def _page_timing(old: str, new: str, runs: int) -> tuple[float, float]:
                 rendered = render_markdown(text)
                 db.session.add(ManualEdition(
                     manual_id=manual.id, number=number, change_kind="material", change_summary_ja="改訂",
-                    effective_date=__import__("datetime").date(2026, 4, 1), source_text=text, content_hash=str(number) * 64,
+                    effective_date=__import__("datetime").date(2026, 4, 1), source_text=text,
+                    content_hash=str(number) * 64,
                     html=rendered.html, toc_json=json.dumps(rendered.toc), sections_json=json.dumps(rendered.sections),
                     audience_json='{"everyone": true}', days_allowed=30))
             db.session.commit()

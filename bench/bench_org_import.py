@@ -37,7 +37,8 @@ def _export(rows, path: Path) -> None:
     writer.writerow(HR_COLUMNS)
     for r in rows:
         writer.writerow([r.employee_no, r.name, r.name_kana, r.email, r.department_code, r.department_name,
-                         r.department_kind, " ".join(sorted(r.roles)), " ".join(r.manages), "true" if r.active else "false"])
+                         r.department_kind, " ".join(sorted(r.roles)), " ".join(r.manages),
+                         "true" if r.active else "false"])
     path.write_bytes(buffer.getvalue().encode("cp932"))
 
 

@@ -169,7 +169,8 @@ def prepare(url: str, people: int) -> None:
         db.session.add(department)
         db.session.flush()
         db.session.execute(insert(Person), [
-            {"employee_no": f"B{n:05d}", "name": f"受講者{n}", "name_kana": "", "email": "", "department_id": department.id,
+            {"employee_no": f"B{n:05d}", "name": f"受講者{n}", "name_kana": "", "email": "",
+             "department_id": department.id,
              "active": True, "password_hash": cheap, "session_version": 1, "locale": ""} for n in range(people)])
         manual = Manual(slug=SLUG, title_ja="ベンチ用マニュアル", title_en="Bench manual")
         db.session.add(manual)

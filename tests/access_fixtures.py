@@ -41,7 +41,8 @@ class World:
 
 
 def add_edition(manual: Manual, number: int, *, kind: str = "material", effective: date = date(2026, 3, 1),
-                days_allowed: int = 30, validity_months: int | None = None, published_at: datetime = START) -> ManualEdition:
+                days_allowed: int = 30, validity_months: int | None = None,
+                published_at: datetime = START) -> ManualEdition:
     """A published edition built straight from the model (the manuals feature is tested elsewhere)."""
     text = f"# {manual.slug} {number}"
     edition = ManualEdition(

@@ -86,7 +86,8 @@ def test_coverage_page_and_exports_are_safe(client, login, world, clock, history
     make_person("E5", department=world.front, name="=cmd|' /C calc'!A0")
     login(world.auditor)
     page = client.get("/access/coverage", query_string={"system": "customer-info", "on_year": 2026, "on_month": 4,
-                                                        "on_day": 11, "from_year": 2026, "from_month": 4, "from_day": 1})
+                                                        "on_day": 11, "from_year": 2026, "from_month": 4,
+                                                        "from_day": 1})
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "-50.0" in html
     query = {"system": "customer-info", "on_year": 2026, "on_month": 4, "on_day": 11,

@@ -48,10 +48,12 @@ def test_everything_in_order_allows_until_the_grant_expires():
 
 
 def test_unknown_person_is_the_only_reason():
-    assert decide_access(facts(known=False, grant=None, active=False), NOW) == Decision(False, ("unknown_person",), None)
+    assert decide_access(facts(known=False, grant=None, active=False),
+                         NOW) == Decision(False, ("unknown_person",), None)
 
 
-@pytest.mark.parametrize("grant, code", [(None, "no_grant"), ("revoked", "grant_revoked"), ("expired", "grant_expired")])
+@pytest.mark.parametrize("grant, code",
+                         [(None, "no_grant"), ("revoked", "grant_revoked"), ("expired", "grant_expired")])
 def test_missing_revoked_or_expired_grant(grant, code):
     decision = decide_access(facts(grant=grant), NOW)
     assert not decision.allow and decision.reasons == (code,)
@@ -114,7 +116,8 @@ def test_review_deadline_bounds_the_answer_then_suspends():
 
 
 def test_review_missed_is_not_reported_without_a_live_grant():
-    assert decide_access(AccessFacts(True, True, GrantFact(True, LATER, NOW), (CURRENT,)), NOW).reasons == ("grant_revoked",)
+    assert decide_access(AccessFacts(True, True, GrantFact(True, LATER, NOW), (CURRENT,)),
+                         NOW).reasons == ("grant_revoked",)
 
 
 def test_combination_keeps_a_fixed_order():
@@ -181,8 +184,10 @@ def test_grant_state_follows_the_decision_but_final_states_stay():
 
 
 def test_lapse_moments():
-    assert training_lapsed_at(TrainingFact("m", "overdue", due_date=date(2026, 4, 1))) == end_of_day_jst(date(2026, 4, 1))
-    assert training_lapsed_at(TrainingFact("m", "expired", valid_until=date(2026, 3, 1))) == end_of_day_jst(date(2026, 3, 1))
+    assert training_lapsed_at(TrainingFact("m", "overdue",
+                                           due_date=date(2026, 4, 1))) == end_of_day_jst(date(2026, 4, 1))
+    assert training_lapsed_at(TrainingFact("m", "expired",
+                                           valid_until=date(2026, 3, 1))) == end_of_day_jst(date(2026, 3, 1))
     assert training_lapsed_at(TrainingFact("m", "not_started")) is None
     assert training_lapsed_at(TrainingFact("m", "current")) is None
 

@@ -288,7 +288,8 @@ def test_auditor_reads_history_but_cannot_revoke(client, login, world, clock):
     page = client.get(f"/access/grants/{grant.id}").get_data(as_text=True)
     assert "髙橋 優子（E1）" in page
     token = csrf_token_from(client, f"/access/grants/{grant.id}")
-    assert client.post(f"/access/grants/{grant.id}/revoke", data={"csrf_token": token, "reason": "監査"}).status_code == 403
+    assert client.post(f"/access/grants/{grant.id}/revoke",
+                       data={"csrf_token": token, "reason": "監査"}).status_code == 403
 
 
 def test_a_grant_at_the_moment_training_stops_counting_is_refused(world, clock):

@@ -24,7 +24,8 @@ CODE = "Qm9n3x_Vd8kLzP0aR7tYw1cE"
 def _facts(name: str = "𠮷田 髙橋 山﨑", title: str = "顧客情報の適正な取扱いマニュアル", status: str = "current",
            valid_until: date | None = date(2027, 11, 28)) -> CertificateFacts:
     return CertificateFacts(7, CODE, 3, name, "G4001", "BACKYARD", "バックヤード部", "Back Office", 1, "customer-info",
-                            title, "Handling customer information", 3, datetime(2026, 11, 28, 23, 30, tzinfo=timezone.utc),
+                            title, "Handling customer information", 3,
+                            datetime(2026, 11, 28, 23, 30, tzinfo=timezone.utc),
                             valid_until, status)
 
 

@@ -99,4 +99,5 @@ def test_sql_counts_agree_with_the_status_rule(app, make_department, make_person
     assert sorted(b[:4] for b in behind) == sorted((p.person_id, p.manual_id, p.status, p.due_date) for p in pairs
                                     if p.status in ("overdue", "expired"))
     by_pair = {(p.person_id, p.manual_id): p.status for p in pairs}
-    assert by_pair == {(r.person_id, r.manual_id): r.status for r in department_status_rows([department.id], None, today)}
+    assert by_pair == {(r.person_id,
+                        r.manual_id): r.status for r in department_status_rows([department.id], None, today)}

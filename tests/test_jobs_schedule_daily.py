@@ -54,7 +54,8 @@ def test_months_are_added_by_the_calendar_and_a_short_month_ends_early():
     assert next_campaign_day(None, 3, date(2026, 5, 2)) == date(2026, 5, 2)
     assert next_campaign_day(None, None, date(2026, 5, 2)) is None
     # 23:30 UTC on 31 March is 1 April in Japan: the months count from the Japan-time day
-    assert next_campaign_day(datetime(2026, 3, 31, 23, 30, tzinfo=timezone.utc), 3, date(2026, 5, 2)) == date(2026, 7, 1)
+    assert next_campaign_day(datetime(2026, 3, 31, 23, 30, tzinfo=timezone.utc), 3,
+                             date(2026, 5, 2)) == date(2026, 7, 1)
 
 
 def test_the_audit_anchor_is_written_once_a_day(app, clock, world):

@@ -106,4 +106,5 @@ def test_sections_whose_derived_id_changed_are_matched_by_title():
 
 def test_summary_by_hash_lists_what_changed_since_an_edition():
     summary = summarise_changes(_sections(OLD), _sections(NEW))
-    assert [(c["status"], c["id"]) for c in summary] == [("changed", "purpose"), ("added", "lookup"), ("removed", "old")]
+    assert [(c["status"],
+             c["id"]) for c in summary] == [("changed", "purpose"), ("added", "lookup"), ("removed", "old")]

@@ -251,7 +251,8 @@ def test_assignments_take_the_same_statements_whatever_the_headcount(app, make_d
     db.session.commit()
 
     def statements_for(headcount: int) -> int:
-        db.session.execute(insert(Person), [{"employee_no": f"H{headcount}-{n}", "name": "試験", "department_id": department.id}
+        db.session.execute(insert(Person),
+                           [{"employee_no": f"H{headcount}-{n}", "name": "試験", "department_id": department.id}
                                             for n in range(headcount)])
         seen = []
         listener = lambda *args: seen.append(args[2])  # noqa: E731

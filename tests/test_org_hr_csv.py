@@ -88,7 +88,8 @@ def _snapshot():
         departments={"D1": DepartmentState("営業企画部", "internal")},
         people={
             "E1": PersonState("山田 太郎", "やまだ たろう", "e1@example.co.jp", "D1", True, frozenset(), frozenset()),
-            "E9": PersonState("佐藤 花子", "さとう はなこ", "e9@example.co.jp", "D1", True, frozenset({"manager"}), frozenset({"D1"})),
+            "E9": PersonState("佐藤 花子", "さとう はなこ", "e9@example.co.jp", "D1", True, frozenset({"manager"}),
+                              frozenset({"D1"})),
         },
     )
 

@@ -130,7 +130,8 @@ def test_only_admins_change_roles(client, make_person, login, role):
     target = make_person("E1")
     login(viewer)
     token = csrf_token_from(client, "/")
-    response = client.post(f"/org/people/{target.id}/roles", data={"csrf_token": token, "roles": ["admin"], "reason": "x"})
+    response = client.post(f"/org/people/{target.id}/roles",
+                           data={"csrf_token": token, "roles": ["admin"], "reason": "x"})
     assert response.status_code == 403
     assert person("E1").roles == {"employee"}
 

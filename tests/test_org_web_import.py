@@ -196,7 +196,8 @@ def test_a_race_at_apply_time_shows_the_new_preview(app, client, admin, monkeypa
 
     monkeypatch.setattr(import_views, "apply_sync", someone_else_first)
     upload(client, GOOD.encode("utf-8"))
-    response = client.post("/org/import/apply", data=_apply_form(client.get("/org/import/preview").get_data(as_text=True)))
+    response = client.post("/org/import/apply",
+                           data=_apply_form(client.get("/org/import/preview").get_data(as_text=True)))
     assert response.status_code == 409
     assert "組織情報が変わったため" in response.get_data(as_text=True)
     assert people_count() == 2 and audit_count("org.imported") == 0

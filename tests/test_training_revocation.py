@@ -105,7 +105,8 @@ def test_revoking_the_certificate_stops_the_training_counting_everywhere(trained
     assert status_counts(today)[(None, manual.id, "current")] == 1
     _revoke(trained)
     pair = (person.id, manual.id)
-    assert {(r.person_id, r.manual_id): r.status for r in status_rows([person.id], None, today)} == {pair: "in_progress"}
+    assert {(r.person_id,
+             r.manual_id): r.status for r in status_rows([person.id], None, today)} == {pair: "in_progress"}
     assert [t.status for t in my_training(person.id, today, "ja")] == ["in_progress"]  # started, no attestation counts
     assert status_counts(today) == {(None, manual.id, "in_progress"): 1}  # the materialised counts, unsettled
     assert {(p, m): s for p, m, s, _d in db.session.execute(
@@ -164,7 +165,8 @@ def test_two_attestations_of_one_edition_and_cycle_are_refused_by_the_database(a
 
     first = trained["attestation"]
     attempt = QuizAttempt(person_id=first.person_id, manual_id=first.manual_id, edition_id=first.edition_id,
-                          edition_number=1, quiz_version_id=db.session.get(QuizAttempt, first.attempt_id).quiz_version_id,
+                          edition_number=1,
+                          quiz_version_id=db.session.get(QuizAttempt, first.attempt_id).quiz_version_id,
                           mode="full", drawn_json="[]", question_count=0)
     db.session.add(attempt)
     db.session.flush()

@@ -45,7 +45,8 @@ def test_extra_conditions_must_hold_too(world, waiting):
 def test_the_loser_is_told_who_moved_it_and_when(app, world, waiting, clock):
     with db.engine.begin() as other:  # the winner, in another connection, a moment earlier
         other.execute(text("UPDATE access_requests SET status = 'refused_by_manager', approver_id = :m, "
-                           "approved_at = :at WHERE id = :id"), {"m": world.manager.id, "at": clock.now, "id": waiting.id})
+                           "approved_at = :at WHERE id = :id"), {"m": world.manager.id, "at": clock.now,
+                                                                 "id": waiting.id})
     with pytest.raises(StepLost) as lost:
         move_step(waiting, "status", "awaiting_approval", {"status": "awaiting_grant"}, subject="access_request",
                   witness=request_witness)

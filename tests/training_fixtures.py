@@ -70,7 +70,8 @@ def add_edition(manual: Manual, number: int, *, change_kind: str = "material", s
     quiz = None
     if spec is not None:
         spec_json = json.dumps(spec, ensure_ascii=False, sort_keys=True)
-        quiz = QuizVersion(manual_id=manual.id, content_hash=hashlib.sha256(f"{number}{spec_json}".encode()).hexdigest(),
+        quiz = QuizVersion(manual_id=manual.id,
+                           content_hash=hashlib.sha256(f"{number}{spec_json}".encode()).hexdigest(),
                            source_yaml="# test", spec_json=spec_json)
         db.session.add(quiz)
         db.session.flush()

@@ -76,15 +76,19 @@ def upgrade():
     op.create_table('department_managers',
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_department_managers_department_id_departments'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_department_managers_person_id_people'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'],
+                            name=op.f('fk_department_managers_department_id_departments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_department_managers_person_id_people'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('person_id', 'department_id', name=op.f('pk_department_managers'))
     )
     op.create_table('person_roles',
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=32), nullable=False),
-    sa.CheckConstraint("role IN ('employee', 'manager', 'training_admin', 'grant_owner', 'auditor', 'admin')", name=op.f('ck_person_roles_role_known')),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_person_roles_person_id_people'), ondelete='CASCADE'),
+    sa.CheckConstraint("role IN ('employee', 'manager', 'training_admin', 'grant_owner', 'auditor', 'admin')",
+                       name=op.f('ck_person_roles_role_known')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_person_roles_person_id_people'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('person_id', 'role', name=op.f('pk_person_roles'))
     )
     _make_audit_append_only()

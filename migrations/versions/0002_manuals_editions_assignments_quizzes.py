@@ -62,7 +62,8 @@ def upgrade():
     sa.CheckConstraint('number >= 1', name=op.f('ck_manual_editions_number_positive')),
     sa.ForeignKeyConstraint(['manual_id'], ['manuals.id'], name=op.f('fk_manual_editions_manual_id_manuals')),
     sa.ForeignKeyConstraint(['published_by_id'], ['people.id'], name=op.f('fk_manual_editions_published_by_id_people')),
-    sa.ForeignKeyConstraint(['quiz_version_id'], ['quiz_versions.id'], name=op.f('fk_manual_editions_quiz_version_id_quiz_versions')),
+    sa.ForeignKeyConstraint(['quiz_version_id'], ['quiz_versions.id'],
+                            name=op.f('fk_manual_editions_quiz_version_id_quiz_versions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_manual_editions')),
     sa.UniqueConstraint('manual_id', 'number', name=op.f('uq_manual_editions_manual_id_number'))
     )
@@ -75,9 +76,12 @@ def upgrade():
     sa.Column('since_edition_id', sa.Integer(), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=False),
     sa.Column('assigned_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['manual_id'], ['manuals.id'], name=op.f('fk_training_assignments_manual_id_manuals'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_training_assignments_person_id_people'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['since_edition_id'], ['manual_editions.id'], name=op.f('fk_training_assignments_since_edition_id_manual_editions')),
+    sa.ForeignKeyConstraint(['manual_id'], ['manuals.id'], name=op.f('fk_training_assignments_manual_id_manuals'),
+                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_training_assignments_person_id_people'),
+                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['since_edition_id'], ['manual_editions.id'],
+                            name=op.f('fk_training_assignments_since_edition_id_manual_editions')),
     sa.PrimaryKeyConstraint('person_id', 'manual_id', name=op.f('pk_training_assignments'))
     )
     with op.batch_alter_table('training_assignments', schema=None) as batch_op:

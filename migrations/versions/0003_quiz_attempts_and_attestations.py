@@ -31,19 +31,26 @@ def upgrade():
     sa.Column('passed', sa.Boolean(), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=True),
     sa.CheckConstraint("mode IN ('full', 'changed_sections')", name=op.f('ck_quiz_attempts_mode_known')),
-    sa.CheckConstraint("outcome IS NULL OR outcome IN ('passed', 'failed', 'timed_out')", name=op.f('ck_quiz_attempts_outcome_known')),
-    sa.CheckConstraint("outcome IS NULL OR passed = (outcome = 'passed')", name=op.f('ck_quiz_attempts_passed_matches_outcome')),
-    sa.CheckConstraint('(submitted_at IS NULL) = (outcome IS NULL)', name=op.f('ck_quiz_attempts_outcome_iff_submitted')),
-    sa.ForeignKeyConstraint(['edition_id'], ['manual_editions.id'], name=op.f('fk_quiz_attempts_edition_id_manual_editions')),
+    sa.CheckConstraint("outcome IS NULL OR outcome IN ('passed', 'failed', 'timed_out')",
+                       name=op.f('ck_quiz_attempts_outcome_known')),
+    sa.CheckConstraint("outcome IS NULL OR passed = (outcome = 'passed')",
+                       name=op.f('ck_quiz_attempts_passed_matches_outcome')),
+    sa.CheckConstraint('(submitted_at IS NULL) = (outcome IS NULL)',
+                       name=op.f('ck_quiz_attempts_outcome_iff_submitted')),
+    sa.ForeignKeyConstraint(['edition_id'], ['manual_editions.id'],
+                            name=op.f('fk_quiz_attempts_edition_id_manual_editions')),
     sa.ForeignKeyConstraint(['manual_id'], ['manuals.id'], name=op.f('fk_quiz_attempts_manual_id_manuals')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_quiz_attempts_person_id_people')),
-    sa.ForeignKeyConstraint(['quiz_version_id'], ['quiz_versions.id'], name=op.f('fk_quiz_attempts_quiz_version_id_quiz_versions')),
+    sa.ForeignKeyConstraint(['quiz_version_id'], ['quiz_versions.id'],
+                            name=op.f('fk_quiz_attempts_quiz_version_id_quiz_versions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quiz_attempts'))
     )
     with op.batch_alter_table('quiz_attempts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_quiz_attempts_edition_id'), ['edition_id'], unique=False)
         batch_op.create_index('ix_quiz_attempts_person_manual', ['person_id', 'manual_id'], unique=False)
-        batch_op.create_index('uq_quiz_attempts_open_per_edition', ['person_id', 'edition_id'], unique=True, sqlite_where=sa.text('submitted_at IS NULL'), postgresql_where=sa.text('submitted_at IS NULL'))
+        batch_op.create_index('uq_quiz_attempts_open_per_edition', ['person_id', 'edition_id'], unique=True,
+                              sqlite_where=sa.text('submitted_at IS NULL'),
+                              postgresql_where=sa.text('submitted_at IS NULL'))
 
     op.create_table('attestations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -59,8 +66,10 @@ def upgrade():
     sa.Column('client_address', sa.String(length=80), nullable=False),
     sa.Column('user_agent', sa.String(length=400), nullable=False),
     sa.Column('verification_code', sa.String(length=40), nullable=False),
-    sa.ForeignKeyConstraint(['attempt_id'], ['quiz_attempts.id'], name=op.f('fk_attestations_attempt_id_quiz_attempts')),
-    sa.ForeignKeyConstraint(['edition_id'], ['manual_editions.id'], name=op.f('fk_attestations_edition_id_manual_editions')),
+    sa.ForeignKeyConstraint(['attempt_id'], ['quiz_attempts.id'],
+                            name=op.f('fk_attestations_attempt_id_quiz_attempts')),
+    sa.ForeignKeyConstraint(['edition_id'], ['manual_editions.id'],
+                            name=op.f('fk_attestations_edition_id_manual_editions')),
     sa.ForeignKeyConstraint(['manual_id'], ['manuals.id'], name=op.f('fk_attestations_manual_id_manuals')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_attestations_person_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attestations')),
@@ -80,14 +89,19 @@ def upgrade():
     sa.Column('attested_at', sa.DateTime(), nullable=True),
     sa.Column('started_edition_number', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['attested_edition_id'], ['manual_editions.id'], name=op.f('fk_training_progress_attested_edition_id_manual_editions')),
-    sa.ForeignKeyConstraint(['manual_id'], ['manuals.id'], name=op.f('fk_training_progress_manual_id_manuals'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_training_progress_person_id_people'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['attested_edition_id'], ['manual_editions.id'],
+                            name=op.f('fk_training_progress_attested_edition_id_manual_editions')),
+    sa.ForeignKeyConstraint(['manual_id'], ['manuals.id'], name=op.f('fk_training_progress_manual_id_manuals'),
+                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_training_progress_person_id_people'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('person_id', 'manual_id', name=op.f('pk_training_progress'))
     )
     with op.batch_alter_table('training_progress', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_training_progress_manual_id'), ['manual_id'], unique=False)
-        batch_op.create_index('ix_training_progress_status', ['person_id', 'manual_id', 'attested_edition_number', 'attested_at', 'started_edition_number'], unique=False)
+        batch_op.create_index('ix_training_progress_status',
+                              ['person_id', 'manual_id', 'attested_edition_number', 'attested_at',
+                               'started_edition_number'], unique=False)
 
     # The training feature's index on the manuals feature's table (see portal/training/models.py).
     with op.batch_alter_table('training_assignments', schema=None) as batch_op:
@@ -147,7 +161,8 @@ def downgrade():
 
     op.drop_table('attestations')
     with op.batch_alter_table('quiz_attempts', schema=None) as batch_op:
-        batch_op.drop_index('uq_quiz_attempts_open_per_edition', sqlite_where=sa.text('submitted_at IS NULL'), postgresql_where=sa.text('submitted_at IS NULL'))
+        batch_op.drop_index('uq_quiz_attempts_open_per_edition', sqlite_where=sa.text('submitted_at IS NULL'),
+                            postgresql_where=sa.text('submitted_at IS NULL'))
         batch_op.drop_index('ix_quiz_attempts_person_manual')
         batch_op.drop_index(batch_op.f('ix_quiz_attempts_edition_id'))
 

@@ -36,7 +36,8 @@ def upgrade():
     sa.Column('recipient_spec_json', sa.Text(), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.CheckConstraint('length(title) > 0', name=op.f('ck_instructions_title_not_empty')),
-    sa.ForeignKeyConstraint(['corrects_id'], ['instructions.id'], name=op.f('fk_instructions_corrects_id_instructions')),
+    sa.ForeignKeyConstraint(['corrects_id'], ['instructions.id'],
+                            name=op.f('fk_instructions_corrects_id_instructions')),
     sa.ForeignKeyConstraint(['issuer_id'], ['people.id'], name=op.f('fk_instructions_issuer_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_instructions')),
     sa.UniqueConstraint('corrects_id', name=op.f('uq_instructions_corrects_id'))
@@ -54,9 +55,11 @@ def upgrade():
     sa.Column('size_bytes', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
-    sa.CheckConstraint("content_type IN ('application/pdf', 'image/png', 'image/jpeg', 'image/gif', 'image/webp')", name=op.f('ck_instruction_attachments_content_type_known')),
+    sa.CheckConstraint("content_type IN ('application/pdf', 'image/png', 'image/jpeg', 'image/gif', 'image/webp')",
+                       name=op.f('ck_instruction_attachments_content_type_known')),
     sa.CheckConstraint('size_bytes > 0', name=op.f('ck_instruction_attachments_not_empty')),
-    sa.ForeignKeyConstraint(['instruction_id'], ['instructions.id'], name=op.f('fk_instruction_attachments_instruction_id_instructions')),
+    sa.ForeignKeyConstraint(['instruction_id'], ['instructions.id'],
+                            name=op.f('fk_instruction_attachments_instruction_id_instructions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_instruction_attachments')),
     sa.UniqueConstraint('instruction_id', 'position', name=op.f('uq_instruction_attachments_instruction_id_position'))
     )
@@ -67,8 +70,10 @@ def upgrade():
     sa.Column('instruction_id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_instruction_recipients_department_id_departments')),
-    sa.ForeignKeyConstraint(['instruction_id'], ['instructions.id'], name=op.f('fk_instruction_recipients_instruction_id_instructions')),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'],
+                            name=op.f('fk_instruction_recipients_department_id_departments')),
+    sa.ForeignKeyConstraint(['instruction_id'], ['instructions.id'],
+                            name=op.f('fk_instruction_recipients_instruction_id_instructions')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_instruction_recipients_person_id_people')),
     sa.PrimaryKeyConstraint('instruction_id', 'person_id', name=op.f('pk_instruction_recipients'))
     )
@@ -82,9 +87,11 @@ def upgrade():
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('reminded_by_id', sa.Integer(), nullable=False),
     sa.Column('reminded_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['instruction_id'], ['instructions.id'], name=op.f('fk_instruction_reminders_instruction_id_instructions')),
+    sa.ForeignKeyConstraint(['instruction_id'], ['instructions.id'],
+                            name=op.f('fk_instruction_reminders_instruction_id_instructions')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_instruction_reminders_person_id_people')),
-    sa.ForeignKeyConstraint(['reminded_by_id'], ['people.id'], name=op.f('fk_instruction_reminders_reminded_by_id_people')),
+    sa.ForeignKeyConstraint(['reminded_by_id'], ['people.id'],
+                            name=op.f('fk_instruction_reminders_reminded_by_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_instruction_reminders'))
     )
     with op.batch_alter_table('instruction_reminders', schema=None) as batch_op:
@@ -96,9 +103,12 @@ def upgrade():
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('acknowledged_at', sa.DateTime(), nullable=False),
     sa.Column('client', sa.String(length=300), nullable=False),
-    sa.ForeignKeyConstraint(['instruction_id', 'person_id'], ['instruction_recipients.instruction_id', 'instruction_recipients.person_id'], name=op.f('fk_instruction_acknowledgements_instruction_id_instruction_recipients')),
+    sa.ForeignKeyConstraint(['instruction_id', 'person_id'],
+                            ['instruction_recipients.instruction_id', 'instruction_recipients.person_id'],
+                            name=op.f('fk_instruction_acknowledgements_instruction_id_instruction_recipients')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_instruction_acknowledgements')),
-    sa.UniqueConstraint('instruction_id', 'person_id', name=op.f('uq_instruction_acknowledgements_instruction_id_person_id'))
+    sa.UniqueConstraint('instruction_id', 'person_id',
+                        name=op.f('uq_instruction_acknowledgements_instruction_id_person_id'))
     )
     with op.batch_alter_table('instruction_acknowledgements', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_instruction_acknowledgements_person_id'), ['person_id'], unique=False)

@@ -37,7 +37,8 @@ def upgrade():
     sa.Column('created_by', sa.String(length=60), nullable=False),
     sa.Column('revoked_at', sa.DateTime(), nullable=True),
     sa.Column('last_used_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_api_tokens_system_id_protected_systems')),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_api_tokens_system_id_protected_systems')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
     )
@@ -48,16 +49,20 @@ def upgrade():
     sa.Column('system_id', sa.Integer(), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
     sa.Column('cap_percent', sa.Integer(), nullable=False),
-    sa.CheckConstraint('cap_percent >= 0 AND cap_percent <= 100', name=op.f('ck_system_department_caps_cap_percent_range')),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_system_department_caps_department_id_departments')),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_system_department_caps_system_id_protected_systems'), ondelete='CASCADE'),
+    sa.CheckConstraint('cap_percent >= 0 AND cap_percent <= 100',
+                       name=op.f('ck_system_department_caps_cap_percent_range')),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'],
+                            name=op.f('fk_system_department_caps_department_id_departments')),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_system_department_caps_system_id_protected_systems'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('system_id', 'department_id', name=op.f('pk_system_department_caps'))
     )
     op.create_table('system_required_manuals',
     sa.Column('system_id', sa.Integer(), nullable=False),
     sa.Column('manual_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['manual_id'], ['manuals.id'], name=op.f('fk_system_required_manuals_manual_id_manuals')),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_system_required_manuals_system_id_protected_systems'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_system_required_manuals_system_id_protected_systems'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('system_id', 'manual_id', name=op.f('pk_system_required_manuals'))
     )
     op.create_table('access_requests',
@@ -80,7 +85,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['approver_id'], ['people.id'], name=op.f('fk_access_requests_approver_id_people')),
     sa.ForeignKeyConstraint(['decided_by_id'], ['people.id'], name=op.f('fk_access_requests_decided_by_id_people')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_access_requests_person_id_people')),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_access_requests_system_id_protected_systems')),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_access_requests_system_id_protected_systems')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_requests'))
     )
     with op.batch_alter_table('access_requests', schema=None) as batch_op:
@@ -94,8 +100,10 @@ def upgrade():
     sa.Column('started_by_id', sa.Integer(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=False),
     sa.Column('deadline', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['started_by_id'], ['people.id'], name=op.f('fk_access_review_campaigns_started_by_id_people')),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_access_review_campaigns_system_id_protected_systems')),
+    sa.ForeignKeyConstraint(['started_by_id'], ['people.id'],
+                            name=op.f('fk_access_review_campaigns_started_by_id_people')),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_access_review_campaigns_system_id_protected_systems')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_review_campaigns'))
     )
     with op.batch_alter_table('access_review_campaigns', schema=None) as batch_op:
@@ -105,7 +113,8 @@ def upgrade():
     sa.Column('system_id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_system_grant_owners_person_id_people')),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_system_grant_owners_system_id_protected_systems'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_system_grant_owners_system_id_protected_systems'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('system_id', 'person_id', name=op.f('pk_system_grant_owners'))
     )
     op.create_table('access_grants',
@@ -122,13 +131,16 @@ def upgrade():
     sa.Column('revoked_by_id', sa.Integer(), nullable=True),
     sa.Column('revoke_reason', sa.Text(), nullable=False),
     sa.Column('cap_overridden', sa.Boolean(), nullable=False),
-    sa.CheckConstraint("state IN ('in_force', 'suspended', 'revoked', 'expired')", name=op.f('ck_access_grants_state_known')),
+    sa.CheckConstraint("state IN ('in_force', 'suspended', 'revoked', 'expired')",
+                       name=op.f('ck_access_grants_state_known')),
     sa.CheckConstraint('expires_at > granted_at', name=op.f('ck_access_grants_expires_after_granted')),
     sa.ForeignKeyConstraint(['granted_by_id'], ['people.id'], name=op.f('fk_access_grants_granted_by_id_people')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_access_grants_person_id_people')),
-    sa.ForeignKeyConstraint(['request_id'], ['access_requests.id'], name=op.f('fk_access_grants_request_id_access_requests')),
+    sa.ForeignKeyConstraint(['request_id'], ['access_requests.id'],
+                            name=op.f('fk_access_grants_request_id_access_requests')),
     sa.ForeignKeyConstraint(['revoked_by_id'], ['people.id'], name=op.f('fk_access_grants_revoked_by_id_people')),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_access_grants_system_id_protected_systems')),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_access_grants_system_id_protected_systems')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_grants')),
     sa.UniqueConstraint('request_id', name=op.f('uq_access_grants_request_id'))
     )
@@ -145,9 +157,12 @@ def upgrade():
     sa.Column('grant_id', sa.Integer(), nullable=True),
     sa.Column('recheck_at', sa.DateTime(), nullable=True),
     sa.Column('decided_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['grant_id'], ['access_grants.id'], name=op.f('fk_access_decisions_grant_id_access_grants')),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_access_decisions_person_id_people'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_access_decisions_system_id_protected_systems'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['grant_id'], ['access_grants.id'],
+                            name=op.f('fk_access_decisions_grant_id_access_grants')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_access_decisions_person_id_people'),
+                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_access_decisions_system_id_protected_systems'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('system_id', 'person_id', name=op.f('pk_access_decisions'))
     )
     op.create_table('access_events',
@@ -164,7 +179,8 @@ def upgrade():
     sa.CheckConstraint("kind IN ('requested', 'approved', 'refused', 'granted', 'grant_refused', 'request_expired', 'suspended', 'resumed', 'reviewed', 'revoked', 'expired')", name=op.f('ck_access_events_kind_known')),
     sa.ForeignKeyConstraint(['actor_id'], ['people.id'], name=op.f('fk_access_events_actor_id_people')),
     sa.ForeignKeyConstraint(['grant_id'], ['access_grants.id'], name=op.f('fk_access_events_grant_id_access_grants')),
-    sa.ForeignKeyConstraint(['request_id'], ['access_requests.id'], name=op.f('fk_access_events_request_id_access_requests')),
+    sa.ForeignKeyConstraint(['request_id'], ['access_requests.id'],
+                            name=op.f('fk_access_events_request_id_access_requests')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_events'))
     )
     with op.batch_alter_table('access_events', schema=None) as batch_op:
@@ -181,10 +197,14 @@ def upgrade():
     sa.Column('reviewed_at', sa.DateTime(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('last_reminded_at', sa.DateTime(), nullable=True),
-    sa.CheckConstraint("outcome IN ('pending', 'kept', 'revoked', 'missed')", name=op.f('ck_access_review_items_outcome_known')),
-    sa.ForeignKeyConstraint(['campaign_id'], ['access_review_campaigns.id'], name=op.f('fk_access_review_items_campaign_id_access_review_campaigns')),
-    sa.ForeignKeyConstraint(['grant_id'], ['access_grants.id'], name=op.f('fk_access_review_items_grant_id_access_grants')),
-    sa.ForeignKeyConstraint(['reviewed_by_id'], ['people.id'], name=op.f('fk_access_review_items_reviewed_by_id_people')),
+    sa.CheckConstraint("outcome IN ('pending', 'kept', 'revoked', 'missed')",
+                       name=op.f('ck_access_review_items_outcome_known')),
+    sa.ForeignKeyConstraint(['campaign_id'], ['access_review_campaigns.id'],
+                            name=op.f('fk_access_review_items_campaign_id_access_review_campaigns')),
+    sa.ForeignKeyConstraint(['grant_id'], ['access_grants.id'],
+                            name=op.f('fk_access_review_items_grant_id_access_grants')),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['people.id'],
+                            name=op.f('fk_access_review_items_reviewed_by_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_review_items')),
     sa.UniqueConstraint('campaign_id', 'grant_id', name=op.f('uq_access_review_items_campaign_id_grant_id'))
     )

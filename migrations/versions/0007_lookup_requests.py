@@ -42,18 +42,24 @@ def upgrade():
     sa.Column('answered_at', sa.DateTime(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("status IN ('awaiting_approval', 'refused', 'awaiting_handler', 'in_progress', 'answered', 'withdrawn', 'expired')", name=op.f('ck_lookup_requests_status_known')),
-    sa.CheckConstraint('approver_id IS NULL OR approver_id <> requester_id', name=op.f('ck_lookup_requests_not_own_approval')),
-    sa.CheckConstraint('handler_id IS NULL OR handler_id <> requester_id', name=op.f('ck_lookup_requests_not_own_handling')),
-    sa.CheckConstraint('handler_id IS NULL OR approver_id IS NULL OR handler_id <> approver_id', name=op.f('ck_lookup_requests_approver_not_handler')),
+    sa.CheckConstraint('approver_id IS NULL OR approver_id <> requester_id',
+                       name=op.f('ck_lookup_requests_not_own_approval')),
+    sa.CheckConstraint('handler_id IS NULL OR handler_id <> requester_id',
+                       name=op.f('ck_lookup_requests_not_own_handling')),
+    sa.CheckConstraint('handler_id IS NULL OR approver_id IS NULL OR handler_id <> approver_id',
+                       name=op.f('ck_lookup_requests_approver_not_handler')),
     sa.ForeignKeyConstraint(['approver_id'], ['people.id'], name=op.f('fk_lookup_requests_approver_id_people')),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_lookup_requests_department_id_departments')),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'],
+                            name=op.f('fk_lookup_requests_department_id_departments')),
     sa.ForeignKeyConstraint(['handler_id'], ['people.id'], name=op.f('fk_lookup_requests_handler_id_people')),
     sa.ForeignKeyConstraint(['requester_id'], ['people.id'], name=op.f('fk_lookup_requests_requester_id_people')),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_lookup_requests_system_id_protected_systems')),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_lookup_requests_system_id_protected_systems')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lookup_requests'))
     )
     with op.batch_alter_table('lookup_requests', schema=None) as batch_op:
-        batch_op.create_index('ix_lookup_requests_department_id_requested_at', ['department_id', 'requested_at'], unique=False)
+        batch_op.create_index('ix_lookup_requests_department_id_requested_at', ['department_id', 'requested_at'],
+                              unique=False)
         batch_op.create_index(batch_op.f('ix_lookup_requests_handler_id'), ['handler_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_lookup_requests_requested_at'), ['requested_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_lookup_requests_requester_id'), ['requester_id'], unique=False)
@@ -67,9 +73,11 @@ def upgrade():
     sa.Column('occurred_at', sa.DateTime(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.CheckConstraint("kind IN ('requested', 'approved', 'refused', 'taken', 'answered', 'withdrawn', 'expired')", name=op.f('ck_lookup_events_kind_known')),
+    sa.CheckConstraint("kind IN ('requested', 'approved', 'refused', 'taken', 'answered', 'withdrawn', 'expired')",
+                       name=op.f('ck_lookup_events_kind_known')),
     sa.ForeignKeyConstraint(['actor_id'], ['people.id'], name=op.f('fk_lookup_events_actor_id_people')),
-    sa.ForeignKeyConstraint(['request_id'], ['lookup_requests.id'], name=op.f('fk_lookup_events_request_id_lookup_requests')),
+    sa.ForeignKeyConstraint(['request_id'], ['lookup_requests.id'],
+                            name=op.f('fk_lookup_events_request_id_lookup_requests')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lookup_events'))
     )
     with op.batch_alter_table('lookup_events', schema=None) as batch_op:

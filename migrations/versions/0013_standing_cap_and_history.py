@@ -28,7 +28,8 @@ APPEND_ONLY = ("access_events", "person_department_history", "access_coverage_sn
 OLD_STATES = "state IN ('in_force', 'suspended', 'revoked', 'expired')"
 NEW_STATES = "state IN ('in_force', 'suspended', 'waiting_for_room', 'revoked', 'expired')"
 OLD_KINDS = ("requested", "approved", "refused", "granted", "grant_refused", "request_expired", "suspended",
-             "resumed", "reviewed", "revoked", "expired", "awaiting_training", "training_completed")  # as 0011 left them
+             "resumed", "reviewed", "revoked", "expired", "awaiting_training",
+             "training_completed")  # as 0011 left them
 NEW_KINDS = OLD_KINDS + ("queued", "transferred", "transfer_approved")
 
 
@@ -126,7 +127,8 @@ def _new_tables():
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('valid_from', sa.DateTime(), nullable=False),
     sa.Column('recorded_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_person_department_history_department_id_departments')),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'],
+                            name=op.f('fk_person_department_history_department_id_departments')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_person_department_history_person_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_person_department_history'))
     )
@@ -143,12 +145,18 @@ def _new_tables():
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', sa.DateTime(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.CheckConstraint("outcome IN ('pending', 'approved', 'refused', 'superseded')", name=op.f('ck_access_transfer_confirmations_outcome_known')),
-    sa.ForeignKeyConstraint(['decided_by_id'], ['people.id'], name=op.f('fk_access_transfer_confirmations_decided_by_id_people')),
-    sa.ForeignKeyConstraint(['from_department_id'], ['departments.id'], name=op.f('fk_access_transfer_confirmations_from_department_id_departments')),
-    sa.ForeignKeyConstraint(['grant_id'], ['access_grants.id'], name=op.f('fk_access_transfer_confirmations_grant_id_access_grants')),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_access_transfer_confirmations_person_id_people')),
-    sa.ForeignKeyConstraint(['to_department_id'], ['departments.id'], name=op.f('fk_access_transfer_confirmations_to_department_id_departments')),
+    sa.CheckConstraint("outcome IN ('pending', 'approved', 'refused', 'superseded')",
+                       name=op.f('ck_access_transfer_confirmations_outcome_known')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['people.id'],
+                            name=op.f('fk_access_transfer_confirmations_decided_by_id_people')),
+    sa.ForeignKeyConstraint(['from_department_id'], ['departments.id'],
+                            name=op.f('fk_access_transfer_confirmations_from_department_id_departments')),
+    sa.ForeignKeyConstraint(['grant_id'], ['access_grants.id'],
+                            name=op.f('fk_access_transfer_confirmations_grant_id_access_grants')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'],
+                            name=op.f('fk_access_transfer_confirmations_person_id_people')),
+    sa.ForeignKeyConstraint(['to_department_id'], ['departments.id'],
+                            name=op.f('fk_access_transfer_confirmations_to_department_id_departments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_transfer_confirmations'))
     )
     op.create_index('ix_access_transfer_confirmations_outcome_to_department_id', 'access_transfer_confirmations',
@@ -166,8 +174,10 @@ def _new_tables():
     sa.Column('in_force', sa.Integer(), nullable=False),
     sa.Column('overridden', sa.Integer(), nullable=False),
     sa.Column('excess', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_access_cap_excesses_department_id_departments')),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_access_cap_excesses_system_id_protected_systems'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'],
+                            name=op.f('fk_access_cap_excesses_department_id_departments')),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_access_cap_excesses_system_id_protected_systems'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_cap_excesses'))
     )
     op.create_index('uq_access_cap_excesses_open', 'access_cap_excesses', ['system_id', 'department_id'],
@@ -183,8 +193,10 @@ def _new_tables():
     sa.Column('waiting', sa.Integer(), nullable=False),
     sa.Column('cap_limit', sa.Integer(), nullable=True),
     sa.Column('taken_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_access_coverage_snapshots_department_id_departments')),
-    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'], name=op.f('fk_access_coverage_snapshots_system_id_protected_systems')),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'],
+                            name=op.f('fk_access_coverage_snapshots_department_id_departments')),
+    sa.ForeignKeyConstraint(['system_id'], ['protected_systems.id'],
+                            name=op.f('fk_access_coverage_snapshots_system_id_protected_systems')),
     sa.PrimaryKeyConstraint('day', 'system_id', 'department_id', name=op.f('pk_access_coverage_snapshots'))
     )
 
@@ -243,7 +255,8 @@ def downgrade():
     op.drop_index('uq_access_cap_excesses_open', table_name='access_cap_excesses')
     op.drop_table('access_cap_excesses')
     op.drop_index(op.f('ix_access_transfer_confirmations_grant_id'), table_name='access_transfer_confirmations')
-    op.drop_index('ix_access_transfer_confirmations_outcome_to_department_id', table_name='access_transfer_confirmations')
+    op.drop_index('ix_access_transfer_confirmations_outcome_to_department_id',
+                  table_name='access_transfer_confirmations')
     op.drop_table('access_transfer_confirmations')
     op.drop_index('ix_person_department_history_person_id_valid_from', table_name='person_department_history')
     op.drop_table('person_department_history')

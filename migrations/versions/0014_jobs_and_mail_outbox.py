@@ -68,7 +68,8 @@ def upgrade():
     sa.Column('result_size', sa.BigInteger(), nullable=True),
     sa.Column('error', sa.Text(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=True),
-    sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed', 'cancelled', 'expired')", name=op.f('ck_jobs_state_known')),
+    sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed', 'cancelled', 'expired')",
+                       name=op.f('ck_jobs_state_known')),
     sa.CheckConstraint('done >= 0 AND total >= 0', name=op.f('ck_jobs_counts_not_negative')),
     sa.ForeignKeyConstraint(['started_by_id'], ['people.id'], name=op.f('fk_jobs_started_by_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))

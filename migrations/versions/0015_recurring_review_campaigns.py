@@ -20,7 +20,8 @@ def upgrade():
             op.f('ck_protected_systems_review_every_months_range'),
             'review_every_months IS NULL OR (review_every_months >= 1 AND review_every_months <= 24)')
         batch_op.create_check_constraint(
-            op.f('ck_protected_systems_review_deadline_days_range'), 'review_deadline_days >= 1 AND review_deadline_days <= 90')
+            op.f('ck_protected_systems_review_deadline_days_range'),
+            'review_deadline_days >= 1 AND review_deadline_days <= 90')
 
     with op.batch_alter_table('access_review_campaigns', schema=None) as batch_op:
         batch_op.add_column(sa.Column('recurrence_key', sa.String(length=40), nullable=True))

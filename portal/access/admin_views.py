@@ -41,7 +41,8 @@ def system_detail(code: str):
     caps = db.session.scalars(select(DepartmentCap).where(DepartmentCap.system_id == system.id)).all()
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.system_id == system.id)
                                 .order_by(ApiToken.id.desc())).all() if viewer().has_role("admin", "auditor") else []
-    return render_template("access/system_detail.html", system=system, caps=sorted(caps, key=lambda c: c.department.code),
+    return render_template("access/system_detail.html", system=system,
+                           caps=sorted(caps, key=lambda c: c.department.code),
                            tokens=tokens)
 
 

@@ -31,7 +31,8 @@ class RequestForm(FlaskForm):
 class ApprovalForm(FlaskForm):
     """The manager approves or refuses, with a reason."""
 
-    decision = RadioField(_l("Your decision"), choices=[SelectChoice("approve", _l("Approve")), SelectChoice("refuse", _l("Refuse"))],
+    decision = RadioField(_l("Your decision"),
+                          choices=[SelectChoice("approve", _l("Approve")), SelectChoice("refuse", _l("Refuse"))],
                           validators=[InputRequired(message=_l("Choose approve or refuse."))])
     reason = TextAreaField(_l("Reason"), description=REASON_HELP,
                            validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),
@@ -64,7 +65,8 @@ class ReasonForm(FlaskForm):
 class ReviewForm(FlaskForm):
     """The manager keeps or revokes a grant under review, with a reason."""
 
-    decision = RadioField(_l("Your decision"), choices=[SelectChoice("keep", _l("Keep")), SelectChoice("revoke", _l("Revoke"))],
+    decision = RadioField(_l("Your decision"),
+                          choices=[SelectChoice("keep", _l("Keep")), SelectChoice("revoke", _l("Revoke"))],
                           validators=[InputRequired(message=_l("Choose keep or revoke."))])
     reason = TextAreaField(_l("Reason"), description=REASON_HELP,
                            validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),
@@ -73,7 +75,9 @@ class ReviewForm(FlaskForm):
 
 def _date_part(label, low: int, high: int, required: bool = True):
     checks = [InputRequired(message=_l("Enter a real date (year, month and day)."))] if required else [Optional()]
-    return IntegerField(label, validators=[*checks, NumberRange(low, high, message=_l("Enter a real date (year, month and day)."))])
+    return IntegerField(label,
+                        validators=[*checks,
+                                    NumberRange(low, high, message=_l("Enter a real date (year, month and day)."))])
 
 
 def date_from_parts(year, month, day) -> date | None:
@@ -121,7 +125,8 @@ class SystemForm(FlaskForm):
 
     code = StringField(_l("Code"), description=_l("Used by the system's API calls, e.g. customer-info."),
                        validators=[DataRequired(message=_l("Enter the code.")), Length(max=40)])
-    name_ja = StringField(_l("Name (Japanese)"), validators=[DataRequired(message=_l("Enter the name.")), Length(max=200)])
+    name_ja = StringField(_l("Name (Japanese)"),
+                          validators=[DataRequired(message=_l("Enter the name.")), Length(max=200)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
     purposes = TextAreaField(_l("Purposes of use"), description=_l("One per line; requesters choose one."),
                              validators=[DataRequired(message=_l("Enter at least one purpose of use, one per line."))])

@@ -70,7 +70,8 @@ def _grant(grant_id: int) -> AccessGrant:
 
 def _grant_page(grant: AccessGrant, form: ReasonForm | None = None, code: int = 200):
     person = viewer()
-    may_revoke = grant.state in ("in_force", "suspended", "waiting_for_room") and person.has_role("grant_owner", "manager") and (
+    may_revoke = grant.state in ("in_force", "suspended",
+                                 "waiting_for_room") and person.has_role("grant_owner", "manager") and (
         person.id in {o.id for o in grant.system.grant_owners} or person.id in approver_ids_for(grant.person))
     decision = db.session.get(AccessDecision, (grant.system_id, grant.person_id))
     reasons = json.loads(decision.reasons_json) if decision is not None and decision.grant_id == grant.id else []

@@ -158,7 +158,8 @@ def review_export(campaign_id: int, fmt: str):
               _("Reviewed by"), _("Reviewed at (JST)"), _("Reason")]
     now = utcnow()
     rows = [[i.grant.id, i.grant.person.employee_no, i.grant.person.name, i.grant.person.department.code,
-             effective_grant_state(i.grant.state, i.grant.expires_at, now), i.outcome, i.reviewed_by.employee_no if i.reviewed_by else "",
+             effective_grant_state(i.grant.state, i.grant.expires_at, now), i.outcome,
+             i.reviewed_by.employee_no if i.reviewed_by else "",
              to_jst(i.reviewed_at).strftime("%Y-%m-%d %H:%M") if i.reviewed_at else "", i.reason]
             for i in campaign_items(campaign)]
     record_event(viewer(), "access.review_exported", object_type="review_campaign", object_id=campaign.id,

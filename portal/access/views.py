@@ -90,7 +90,8 @@ def request_form(code: str):
             return redirect(url_for("access.request_detail", request_id=created.id))
     status = 400 if form.errors or refused else 200
     return render_template("access/request_form.html", system=system, form=form,
-                           training=training_overview(person, system), has_approver=bool(approver_ids_for(person))), status
+                           training=training_overview(person, system),
+                           has_approver=bool(approver_ids_for(person))), status
 
 
 def _request(request_id: int) -> AccessRequest:

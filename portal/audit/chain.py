@@ -160,7 +160,8 @@ def check_chain(events: Iterable[tuple[int, dict[str, Any], str]], keys: Mapping
 
     for anchor in by_seq.get(0, ()):
         if anchor.hash != GENESIS_HASH:
-            return report(ChainProblem(0, f"{anchor.describe()} does not name the start of a trail", BAD_ANCHOR, anchor))
+            return report(ChainProblem(0, f"{anchor.describe()} does not name the start of a trail", BAD_ANCHOR,
+                                       anchor))
     for seq, fields, stored_hash in events:
         expected = previous_seq + 1
         if seq != expected:
@@ -198,7 +199,9 @@ def verify_chain(events: Iterable[tuple[int, dict[str, Any], str]],
 def check_anchor(anchor_seq: int, anchor_hash: str, stored_hash: str | None) -> ChainProblem | None:
     """Compare an event's hash recorded earlier (an anchor) with the one stored now."""
     if stored_hash is None:
-        return ChainProblem(anchor_seq, f"event {anchor_seq}, recorded earlier, no longer exists (trail cut off)", MISSING)
+        return ChainProblem(anchor_seq, f"event {anchor_seq}, recorded earlier, no longer exists (trail cut off)",
+                            MISSING)
     if stored_hash != anchor_hash.strip().lower():
-        return ChainProblem(anchor_seq, f"event {anchor_seq} no longer has the hash recorded earlier (trail rewritten)", EDITED)
+        return ChainProblem(anchor_seq, f"event {anchor_seq} no longer has the hash recorded earlier (trail rewritten)",
+                            EDITED)
     return None

@@ -45,7 +45,8 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a search form sent by GET: a token would only leak into URLs and logs
 
-    action = StringField(_l("Action"), description=_l("For example auth.login_failed; end with * for a family, e.g. org.*"),
+    action = StringField(_l("Action"),
+                         description=_l("For example auth.login_failed; end with * for a family, e.g. org.*"),
                          validators=[Optional(), Length(max=61, message=_l("Enter at most 60 characters."))],
                          render_kw={"list": "audit-actions"})
     actor_no = StringField(_l("Actor's employee number"),

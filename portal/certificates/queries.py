@@ -158,7 +158,8 @@ def candidate_facts(department_ids: Collection[int] | None, today: date, after: 
         after = rows[-1][0]
 
 
-def candidate_boundaries(department_ids: Collection[int] | None, per_part: int) -> tuple[list[tuple[int, int, int]], int]:
+def candidate_boundaries(department_ids: Collection[int] | None,
+                         per_part: int) -> tuple[list[tuple[int, int, int]], int]:
     """The candidates cut into ranges (after, upto, count) of at most per_part ids each, and their total."""
     ids = db.session.scalars(_current_candidates(department_ids).with_only_columns(Attestation.id)
                              .order_by(Attestation.id)).all()

@@ -74,7 +74,8 @@ def detail(attestation_id: int):
     facts = load_certificate(attestation_id)
     viewer = _viewer()
     revocation = queries.revocation_of(attestation_id) if viewer.has_role(*READERS) else None
-    return render_template("certificates/detail.html", facts=facts, verify_url=verification_url(facts.verification_code),
+    return render_template("certificates/detail.html", facts=facts,
+                           verify_url=verification_url(facts.verification_code),
                            revocation=revocation, form=RevokeForm(), locale=current_locale(),
                            may_revoke=viewer.has_role("admin") and facts.status != "revoked")
 
@@ -113,7 +114,8 @@ def revoke(attestation_id: int):
             db.session.commit()
             flash(_("The certificate was revoked. Its verification page now says so."), "success")
             return redirect(url_for(".detail", attestation_id=attestation_id))
-    return render_template("certificates/detail.html", facts=facts, verify_url=verification_url(facts.verification_code),
+    return render_template("certificates/detail.html", facts=facts,
+                           verify_url=verification_url(facts.verification_code),
                            revocation=None, form=form, locale=current_locale(), may_revoke=True), 400
 
 

@@ -21,7 +21,8 @@ def extract_messages() -> Catalog:
     """Every translatable string in the package's code and templates."""
     catalog = Catalog(project="portal")
     for filename, lineno, message, comments, context in extract_from_dir(
-        PACKAGE_DIR, METHODS, keywords=KEYWORDS, options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+        PACKAGE_DIR, METHODS, keywords=KEYWORDS,
+        options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog

@@ -37,7 +37,8 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("org.import_upload", _l("HR import"), ("admin",)),
     NavEntry("audit.events", _l("Audit trail"), ("auditor", "admin")),
     NavEntry("instructions.register", _l("Corrective instructions")),  # corrective instructions (issue 7)
-    NavEntry("dashboards.index", _l("Training dashboard"), ("manager", "training_admin", "auditor", "admin")),  # issue 5
+    NavEntry("dashboards.index", _l("Training dashboard"), ("manager", "training_admin", "auditor", "admin")),
+     # issue 5
     NavEntry("certificates.mine", _l("My certificates")),  # certificates (issue 5)
     NavEntry("access.index", _l("Access")),  # access to protected systems (issue 6)
     NavEntry("lookups.index", _l("Look-up requests")),  # look-up requests (issue 7)
@@ -50,7 +51,8 @@ HOME_SECTIONS: list[HomeSection] = [
                 (("training.my_training", _l("My training")),)),  # training (issue 4)
     HomeSection("manager", _l("Your departments"),
                 _l("See who in your departments is behind on training, and remind them."),
-                (("dashboards.index", _l("Training dashboard")), ("org.people", _l("People")))),  # + dashboard (issue 5)
+                (("dashboards.index", _l("Training dashboard")),
+                 ("org.people", _l("People")))),  # + dashboard (issue 5)
     HomeSection("training_admin", _l("Training administration"),
                 _l("Publish manuals and quizzes, set audiences and due dates, keep the organisation up to date."),
                 (("org.people", _l("People")), ("org.departments", _l("Departments")))),

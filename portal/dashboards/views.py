@@ -148,7 +148,8 @@ def remind(department_id: int, person_id: int):
     label = f"{person.name}（{person.employee_no}）"
     try:
         message = remind_person(viewer, person, [department.id], today, now, claim)
-        queue_mail(message.mail, message_key(message.log_ids))  # sent by a consumer: a slow mail server never stalls this page
+        queue_mail(message.mail,
+                   message_key(message.log_ids))  # sent by a consumer: a slow mail server never stalls this page
         mark_sent(message.log_ids, now)
         db.session.commit()
     except (AlreadyRemindedToday, IntegrityError):  # IntegrityError: another click won the race for today's row

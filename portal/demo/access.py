@@ -105,7 +105,8 @@ def record_backdated_grant_for_demo(person: Person, system, approver: Person, ow
     db.session.add(grant)
     db.session.flush()
     for kind, moment, actor, state, reason in (
-            ("requested", requested_at, person, None, ""), ("approved", approved_at, approver, None, request.approval_reason),
+            ("requested", requested_at, person, None, ""),
+            ("approved", approved_at, approver, None, request.approval_reason),
             ("granted", at, owner, "in_force", request.decision_reason)):
         db.session.add(AccessEvent(request_id=request.id, grant_id=grant.id if state else None, kind=kind,
                                    state_after=state, occurred_at=moment, recorded_at=moment, actor_id=actor.id,
@@ -145,20 +146,23 @@ def record_backdated_campaign_for_demo(system, owner: Person, title: str, starte
         kept = grant is not missed
         manager = _manager_of(grant.person)
         db.session.add(ReviewItem(campaign_id=campaign.id, grant_id=grant.id, outcome="kept" if kept else "pending",
-                                  reviewed_by_id=manager.id if kept else None, reviewed_at=reviewed_at if kept else None,
+                                  reviewed_by_id=manager.id if kept else None,
+                                  reviewed_at=reviewed_at if kept else None,
                                   reason="業務上引き続き必要と確認した。" if kept else ""))
         if kept:
             db.session.add(AccessEvent(request_id=grant.request_id, grant_id=grant.id, kind="reviewed",
                                        occurred_at=reviewed_at, recorded_at=reviewed_at, actor_id=manager.id,
                                        reason="業務上引き続き必要と確認した。",
-                                       details_json=json.dumps({"campaign": campaign.id, "outcome": "kept", "demo": True})))
+                                       details_json=json.dumps({"campaign": campaign.id, "outcome": "kept",
+                                                                "demo": True})))
     db.session.flush()
     return campaign
 
 
 def _requests(system, owner: Person, now: datetime) -> int:
     """Requests at every step: waiting for approval, for the grant, for training (受講完了待ち), refused, expired."""
-    holders = set(db.session.scalars(select(AccessGrant.person_id).where(AccessGrant.state.in_(("in_force", "suspended")))))
+    holders = set(db.session.scalars(select(AccessGrant.person_id).where(AccessGrant.state.in_(("in_force",
+                                                                                                "suspended")))))
     free = {code: [p for p in _staff(code) if p.id not in holders] for code in HISTORY}
     made = 0
     lapsed = next((p for p in free["CUST-FRONT"] if not all(r.counts for r in training_overview(p, system, now))), None)

@@ -88,7 +88,8 @@ def _demo_history(person: Person, manual: Manual, plan: str, today: date, rng: r
     elif plan == "overdue":
         set_due_date_for_demo(person, manual, today - timedelta(days=rng.randint(3, 20)))
     elif plan == "in_progress":
-        record_backdated_attempt_for_demo(person, latest, now - timedelta(days=rng.randint(1, 5)), passed=False, rng=rng)
+        record_backdated_attempt_for_demo(person, latest, now - timedelta(days=rng.randint(1, 5)), passed=False,
+                                          rng=rng)
     elif plan == "due_soon":
         set_due_date_for_demo(person, manual, today + timedelta(days=5))
     elif plan == "due":  # a manual with one edition cannot be "due": leave it in progress instead

@@ -49,7 +49,8 @@ def _scoped(query: Select, scope: set[int] | None, filters: RegisterFilters, now
     if filters.department_id is not None:
         query = query.where(LookupRequest.department_id == filters.department_id)
     if filters.asked_from is not None:
-        query = query.where(LookupRequest.requested_at >= rules.jst_day_range(filters.asked_from, filters.asked_from)[0])
+        query = query.where(LookupRequest.requested_at >= rules.jst_day_range(filters.asked_from,
+                                                                              filters.asked_from)[0])
     if filters.asked_to is not None:
         query = query.where(LookupRequest.requested_at < rules.jst_day_range(filters.asked_to, filters.asked_to)[1])
     return query

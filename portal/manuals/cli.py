@@ -42,7 +42,8 @@ def _refuse(problems) -> None:
 @click.option("--quizzes", "quizzes_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder of quiz files (default: the repository's quizzes/).")
 @click.option("--check", is_flag=True, help="Check everything and print the plan; write nothing.")
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Language of the messages.")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
+              help="Language of the messages.")
 @with_appcontext
 def publish_command(manuals_dir: Path | None, quizzes_dir: Path | None, check: bool, lang: str) -> None:
     """Publish new manual editions and quizzes in one transaction (all or nothing)."""

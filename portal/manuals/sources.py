@@ -199,7 +199,8 @@ def parse_manual(file: str, text: str) -> tuple[ManualSource | None, list[Proble
         check.problems.append(Problem(file, doc.line("change_summary") if "change_summary" in data else None,
                                       "missing_summary", {"number": number}))
     audience, audience_lines = _audience(check, data.get("audience")) if "audience" in data else ({}, {})
-    days = check.integer(data.get("days_allowed"), "days_allowed", 0, "whole_number") if "days_allowed" in data else None
+    days = check.integer(data.get("days_allowed"), "days_allowed", 0,
+                         "whole_number") if "days_allowed" in data else None
     validity = check.integer(data.get("validity_months"), "validity_months", 1, "number_or_empty", allow_none=True)
     quiz = check.text(data.get("quiz"), "quiz", "quiz", required=False)
     if quiz and not QUIZ_NAME.match(quiz):

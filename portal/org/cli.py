@@ -30,9 +30,11 @@ def org_group() -> None:
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--encoding", type=click.Choice(ENCODINGS, case_sensitive=False), default="utf-8", show_default=True,
               help="utf-8 (with or without BOM) or cp932 (Shift_JIS as Japanese HR systems export it).")
-@click.option("--deactivate-missing", is_flag=True, help="Deactivate active people absent from the file (never deletes).")
+@click.option("--deactivate-missing", is_flag=True,
+              help="Deactivate active people absent from the file (never deletes).")
 @click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Language of the messages.")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
+              help="Language of the messages.")
 @click.option("--operator", metavar="EMPLOYEE_NO",
               help="Your employee number, when a person (not a scheduled job) runs the import: the import is "
                    "recorded as yours, and refused if it would change your own roles or managed departments.")
@@ -106,5 +108,6 @@ def _operator() -> str:
 def _refuse(csv_file: Path, errors: list[RowError]) -> None:
     for error in errors:
         click.echo(f"{csv_file}: {describe_error(error)}", err=True)
-    click.echo(_("%(file)s: refused, %(count)s problem(s); nothing was changed.", file=csv_file, count=len(errors)), err=True)
+    click.echo(_("%(file)s: refused, %(count)s problem(s); nothing was changed.", file=csv_file, count=len(errors)),
+               err=True)
     sys.exit(1)

@@ -36,7 +36,9 @@ class CheckboxesField(SelectMultipleField):
 class RolesForm(FlaskForm):
     """Roles and managed departments of one person, with the reason for the change."""
 
-    roles = CheckboxesField(_l("Roles"), choices=[SelectChoice(role, label) for role, label in ROLE_LABELS.items() if role != "employee"],
+    roles = CheckboxesField(_l("Roles"),
+                            choices=[SelectChoice(role, label) for role,
+                                     label in ROLE_LABELS.items() if role != "employee"],
                             invalid_choice_message=_l("Choose roles from the list."))
     managed = CheckboxesField(_l("Departments managed"), coerce=int, choices=[],
                               invalid_choice_message=_l("Choose departments from the list."))
@@ -53,7 +55,8 @@ class ImportUploadForm(FlaskForm):
                      description=_l("Header: employee_no,name,name_kana,email,department_code,department_name,department_kind,roles,manages,active. Up to 10 MB."),
                      validators=[FileRequired(message=_l("Choose the CSV file to import."))])
     encoding = SelectField(_l("Encoding"), choices=[SelectChoice("utf-8", _l("UTF-8 (with or without BOM)")),
-                                                    SelectChoice("cp932", _l("Shift_JIS (CP932), as Japanese HR systems export it"))],
+                                                    SelectChoice("cp932",
+                                                                 _l("Shift_JIS (CP932), as Japanese HR systems export it"))],
                            default="utf-8", invalid_choice_message=_l("Choose from the list."))
     deactivate_missing = BooleanField(_l("Deactivate people who are missing from the file"))
 

@@ -45,14 +45,16 @@ def load_snapshot() -> OrgSnapshot:
     """The whole organisation in four queries, whatever its size."""
     session = db.session
     departments, code_by_id = {}, {}
-    for dept_id, code, name_ja, kind in session.execute(select(Department.id, Department.code, Department.name_ja, Department.kind)):
+    for dept_id, code, name_ja, kind in session.execute(select(Department.id, Department.code, Department.name_ja,
+                                                               Department.kind)):
         departments[code] = DepartmentState(name_ja, kind)
         code_by_id[dept_id] = code
     roles: dict[int, set[str]] = {}
     for person_id, role in session.execute(select(PersonRole.person_id, PersonRole.role)):
         roles.setdefault(person_id, set()).add(role)
     manages: dict[int, set[str]] = {}
-    for person_id, department_id in session.execute(select(department_managers.c.person_id, department_managers.c.department_id)):
+    for person_id, department_id in session.execute(select(department_managers.c.person_id,
+                                                           department_managers.c.department_id)):
         manages.setdefault(person_id, set()).add(code_by_id[department_id])
     people = {
         p.employee_no: PersonState(p.name, p.name_kana, p.email, code_by_id[p.department_id], p.active,

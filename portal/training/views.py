@@ -169,7 +169,8 @@ def attempt_result(attempt_id: int):
     state = loaders.learner_state(_me(), attempt.manual, now, jst_today(now))
     return render_template("training/result.html", attempt=attempt, state=state, step=next_step(state),
                            questions=graded_questions(attempt, current_locale()), read_url=_read_url(attempt.manual),
-                           blocker_text=reason_message(state.blocker, until=state.wait_until) if state.blocker else None)
+                           blocker_text=reason_message(state.blocker,
+                                                       until=state.wait_until) if state.blocker else None)
 
 
 def _attest_key() -> str:

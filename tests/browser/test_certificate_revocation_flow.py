@@ -46,7 +46,8 @@ def _decision(page, token: str) -> dict:
 
 
 def test_a_revoked_certificate_stops_counting_and_re_attesting_restores_access(page, portal_app, screenshot_dir):
-    token = portal_app.test_cli_runner().invoke(args=["systems", "token", "customer-info"]).output.strip().splitlines()[-1]
+    token = portal_app.test_cli_runner().invoke(args=["systems", "token",
+                                                      "customer-info"]).output.strip().splitlines()[-1]
     assert _decision(page, token)["allow"] is True
     attestation_id = _attestation_id(portal_app)
 
