@@ -143,7 +143,8 @@ def _seed(url: str, share: float) -> tuple[list[str], float]:
                  "attested_edition_number": 1, "attested_at": now, "started_edition_number": 1, "updated_at": now}
                 for p in chunk])
             ids = db.session.execute(insert(AccessRequest).returning(AccessRequest.id, AccessRequest.person_id), [
-                {"system_id": system.id, "person_id": p.id, "purpose": "ベンチマーク", "explanation": "ベンチマーク用の申請",
+                {"system_id": system.id, "person_id": p.id, "purpose": "ベンチマーク",
+                 "explanation": "ベンチマーク用の申請",
                  "status": "granted", "requested_at": now, "expires_at": now + timedelta(days=14),
                  "training_gaps_json": "[]", "approval_reason": "", "decision_reason": "", "decided_at": now,
                  "decided_by_id": owner_id} for p in chunk]).all()

@@ -100,7 +100,8 @@ def world(app, make_department, make_person) -> World:
     auditor = make_person("A1", roles=("auditor",), department=back, name="伊藤 直樹")
     admin = make_person("S1", roles=("admin",), department=back, name="渡辺 聡")
     manuals = []
-    for slug, title in (("partner-data", "コラボ事業者の契約者情報の取扱い"), ("purpose-approval", "利用目的の明確化と承認")):
+    for slug, title in (("partner-data", "コラボ事業者の契約者情報の取扱い"),
+                        ("purpose-approval", "利用目的の明確化と承認")):
         manual = Manual(slug=slug, title_ja=title, title_en=slug)
         db.session.add(manual)
         db.session.flush()

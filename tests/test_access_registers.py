@@ -119,7 +119,8 @@ def test_the_lookup_register_pages_filters_by_day_and_exports(app, client, login
     monkeypatch.setattr(views, "PAGE_SIZE", 2)
     asked = []
     for n in range(3):
-        asked.append(ask(lw, question=f"{HOSTILE} 確認してほしい内容 {n}" if n == 1 else f"確認してほしい内容その{n}です。"))
+        asked.append(ask(lw,
+                         question=f"{HOSTILE} 確認してほしい内容 {n}" if n == 1 else f"確認してほしい内容その{n}です。"))
         clock.advance(days=1)
     login(lw.auditor)
     first = client.get("/lookups/register").get_data(as_text=True)

@@ -34,7 +34,8 @@ def test_the_employee_number_is_refused_in_any_case_or_width(password):
     assert password_problems(password, TANAKA) == ["contains_employee_no"]
 
 
-@pytest.mark.parametrize("password", ["田中蓮のパスワードです2026", "田中 の空と海と山と川", "tanaka-たなかれん-sky-river",
+@pytest.mark.parametrize("password",
+                         ["田中蓮のパスワードです2026", "田中 の空と海と山と川", "tanaka-たなかれん-sky-river",
                                       "れんのそらとうみとやまとかわ", "タナカのそらとうみとやまとかわ"])
 def test_the_name_with_or_without_spaces_and_its_reading_are_refused(password):
     assert "contains_name" in password_problems(password, TANAKA)

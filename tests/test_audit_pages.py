@@ -119,7 +119,8 @@ def test_date_range_uses_jst_day_boundaries(client, clock, auditor, login):
 
 
 @pytest.mark.parametrize("params, message, field_id", [
-    ({"date_from_year": "2026", "date_from_month": "2", "date_from_day": "30"}, "この日付は存在しません", "date_from_day"),
+    ({"date_from_year": "2026", "date_from_month": "2", "date_from_day": "30"}, "この日付は存在しません",
+     "date_from_day"),
     ({"date_from_year": "2026", "date_from_month": "", "date_from_day": "1"}, "年・月・日をすべて", "date_from_month"),
     ({"date_to_year": "二〇二六", "date_to_month": "1", "date_to_day": "1"}, "数字で", "date_to_year"),
     ({"as_of_year": "2026", "as_of_month": "13", "as_of_day": "1"}, "この日付は存在しません", "as_of_month"),

@@ -202,7 +202,8 @@ def test_the_time_left_reads_as_people_expect(app):
     job = Job(id=1, kind="certificates.zip", state="running", done=10, total=40, started_at=T0, result_path="",
               error="")
     with app.test_request_context():
-        assert job_status(job, now)["time_left"] == "残り約1分" and job_status(job, now)["count_text"] == "40件中10件（25%）"
+        assert (job_status(job, now)["time_left"] == "残り約1分"
+                and job_status(job, now)["count_text"] == "40件中10件（25%）")
         job.done = 40
         assert job_status(job, now)["time_left"] == "ファイルをまとめています…"
         job.state, job.done = "queued", 0

@@ -124,7 +124,8 @@ def test_admin_sets_the_recurrence_and_bad_values_are_refused_in_japanese(client
     token = csrf_token_from(client, path)
     form = {"csrf_token": token, "code": "customer-info", "name_ja": "顧客情報管理システム", "purposes": "確認",
             "grant_owners": "G1", "max_grant_days": "180", "request_expiry_days": "14"}
-    for months, days, message in (("0", "14", "1〜24"), ("25", "14", "1〜24"), ("3", "0", "1〜90"), ("3", "91", "1〜90")):
+    for months, days, message in (("0", "14", "1〜24"), ("25", "14", "1〜24"), ("3", "0", "1〜90"),
+                                  ("3", "91", "1〜90")):
         response = client.post(path, data={**form, "review_every_months": months, "review_deadline_days": days})
         assert response.status_code == 400 and message in response.get_data(as_text=True), (months, days)
     db.session.expire_all()

@@ -44,14 +44,16 @@ def test_file_approve_take_answer_through_the_pages(app, lw):
     lookup = db.session.scalar(select(LookupRequest))
     manager = browser(app, lw.manager)
     assert f"/lookups/{lookup.id}" in manager.get("/lookups/inbox").get_data(as_text=True)
-    response = post(manager, f"/lookups/{lookup.id}/approval", {"decision": "approve", "reason": "業務上必要と確認した。"})
+    response = post(manager, f"/lookups/{lookup.id}/approval",
+                    {"decision": "approve", "reason": "業務上必要と確認した。"})
     assert response.status_code == 302
     handler = browser(app, lw.handler)
     queue = handler.get("/lookups/queue").get_data(as_text=True)
     assert f"/lookups/{lookup.id}" in queue
     assert "この依頼を引き受ける" in handler.get(f"/lookups/{lookup.id}").get_data(as_text=True)
     assert post(handler, f"/lookups/{lookup.id}/take").status_code == 302
-    response = post(handler, f"/lookups/{lookup.id}/answer", {"checked": "契約一覧（光回線）", "answer": "契約あり（1回線）"})
+    response = post(handler, f"/lookups/{lookup.id}/answer",
+                    {"checked": "契約一覧（光回線）", "answer": "契約あり（1回線）"})
     assert response.status_code == 302
     page = requester.get(f"/lookups/{lookup.id}").get_data(as_text=True)
     assert "回答済み" in page and "契約あり（1回線）" in page and "照会担当者が引受け" in page

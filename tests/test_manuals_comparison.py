@@ -80,7 +80,8 @@ def test_similar_lines_are_paired_inside_a_replaced_block():
     old = "第一文はそのまま残ります。\n閲覧は所属長が許可します。"
     new = "全く新しい段落が追加されました。\n第一文はそのまま残ります。\n閲覧は管理者が許可します。"
     marked = [_marked(line) for line in diff_lines(old, new)]
-    assert marked == ["[+全く新しい段落が追加されました。]", "第一文はそのまま残ります。", "閲覧は[-所属長][+管理者]が許可します。"]
+    assert marked == ["[+全く新しい段落が追加されました。]", "第一文はそのまま残ります。",
+                      "閲覧は[-所属長][+管理者]が許可します。"]
 
 
 def test_long_unchanged_runs_inside_a_changed_section_are_folded():

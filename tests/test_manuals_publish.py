@@ -128,7 +128,8 @@ def test_edited_text_of_a_published_edition_is_refused(app, repo):
 def test_a_lower_edition_number_is_refused(app, repo):
     repo.standard(edition=2, summary="第2版")
     assert run_publish(app, repo).exit_code == 0
-    repo.write_manual("handbook.md", manual_text(edition=1, body="## 目的 {#purpose}\n\n別\n\n## 規則 {#rules}\n\n別\n"))
+    repo.write_manual("handbook.md",
+                      manual_text(edition=1, body="## 目的 {#purpose}\n\n別\n\n## 規則 {#rules}\n\n別\n"))
     _refused(app, repo, "manuals/handbook.md:6", "lower than the published edition 2")
 
 

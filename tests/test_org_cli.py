@@ -147,7 +147,8 @@ def test_english_messages_on_request(app, tmp_path):
 def test_changed_rows_update_the_person_and_audit_the_role_change(app, tmp_path):
     assert run_import(app, write(tmp_path, SAMPLE)).exit_code == 0
     changed = hr_file(
-        row("E1001", "髙橋 優子", "たかはし ゆうこ", department="AG1", department_name="東北販売株式会社", kind="agency",
+        row("E1001", "髙橋 優子", "たかはし ゆうこ", department="AG1", department_name="東北販売株式会社",
+            kind="agency",
             roles="training_admin"),
         *SAMPLE.split("\r\n")[2:4],
     )

@@ -96,7 +96,8 @@ def _snapshot():
 
 def test_plan_lists_new_changed_roles_and_deactivations():
     rows, _ = parse_hr_csv(hr_file(
-        row("E1", "山田 太郎", "やまだ たろう", roles="auditor", department="D2", department_name="新部門", kind="agency"),
+        row("E1", "山田 太郎", "やまだ たろう", roles="auditor", department="D2", department_name="新部門",
+            kind="agency"),
         row("E2", "髙橋 優子", "たかはし ゆうこ", roles="admin"),
     ))
     plan = plan_changes(rows, _snapshot(), deactivate_missing=True)
@@ -113,7 +114,8 @@ def test_same_data_gives_an_empty_plan_and_digest_tracks_every_change():
     rows, _ = parse_hr_csv(hr_file(row("E1", "山田 太郎", "やまだ たろう", email="e1@example.co.jp")))
     assert plan_changes(rows, _snapshot()).is_empty
     changed = _snapshot()
-    changed.people["E1"] = PersonState("山田 太朗", "やまだ たろう", "e1@example.co.jp", "D1", True, frozenset(), frozenset())
+    changed.people["E1"] = PersonState("山田 太朗", "やまだ たろう", "e1@example.co.jp", "D1", True, frozenset(),
+                                       frozenset())
     first, second = plan_changes(rows, changed), plan_changes(rows, changed)
     assert not first.is_empty and first.digest() == second.digest()
     assert first.digest() != plan_changes(rows, _snapshot()).digest()

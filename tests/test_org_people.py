@@ -34,7 +34,8 @@ def _names(html: str) -> list[str]:
 
 
 def test_list_is_sorted_by_kana_and_shows_name_with_number(client, make_person, login, org):
-    login(make_person("T1", roles=("training_admin",), department=org["front"], name="研修 担当", name_kana="けんしゅう"))
+    login(make_person("T1", roles=("training_admin",), department=org["front"], name="研修 担当",
+                      name_kana="けんしゅう"))
     html = client.get("/org/people").get_data(as_text=True)
     assert "入力内容に問題があります" not in html
     assert _names(html) == ["伊藤 直樹（E2）", "研修 担当（T1）", "佐藤 花子（E1）", "退職 済（E4）",

@@ -81,7 +81,8 @@ def upgrade():
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', sa.DateTime(), nullable=True),
     sa.Column('decision_reason', sa.Text(), nullable=False),
-    sa.CheckConstraint("status IN ('awaiting_approval', 'awaiting_grant', 'granted', 'refused_by_manager', 'refused_by_owner', 'expired')", name=op.f('ck_access_requests_status_known')),
+    sa.CheckConstraint("status IN ('awaiting_approval', 'awaiting_grant', 'granted', 'refused_by_manager', "
+                       "'refused_by_owner', 'expired')", name=op.f('ck_access_requests_status_known')),
     sa.ForeignKeyConstraint(['approver_id'], ['people.id'], name=op.f('fk_access_requests_approver_id_people')),
     sa.ForeignKeyConstraint(['decided_by_id'], ['people.id'], name=op.f('fk_access_requests_decided_by_id_people')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_access_requests_person_id_people')),
@@ -176,7 +177,9 @@ def upgrade():
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('details_json', sa.Text(), nullable=False),
-    sa.CheckConstraint("kind IN ('requested', 'approved', 'refused', 'granted', 'grant_refused', 'request_expired', 'suspended', 'resumed', 'reviewed', 'revoked', 'expired')", name=op.f('ck_access_events_kind_known')),
+    sa.CheckConstraint("kind IN ('requested', 'approved', 'refused', 'granted', 'grant_refused', 'request_expired', "
+                       "'suspended', 'resumed', 'reviewed', 'revoked', 'expired')",
+                       name=op.f('ck_access_events_kind_known')),
     sa.ForeignKeyConstraint(['actor_id'], ['people.id'], name=op.f('fk_access_events_actor_id_people')),
     sa.ForeignKeyConstraint(['grant_id'], ['access_grants.id'], name=op.f('fk_access_events_grant_id_access_grants')),
     sa.ForeignKeyConstraint(['request_id'], ['access_requests.id'],

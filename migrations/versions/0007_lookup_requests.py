@@ -41,7 +41,8 @@ def upgrade():
     sa.Column('answer', sa.Text(), nullable=False),
     sa.Column('answered_at', sa.DateTime(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
-    sa.CheckConstraint("status IN ('awaiting_approval', 'refused', 'awaiting_handler', 'in_progress', 'answered', 'withdrawn', 'expired')", name=op.f('ck_lookup_requests_status_known')),
+    sa.CheckConstraint("status IN ('awaiting_approval', 'refused', 'awaiting_handler', 'in_progress', 'answered', "
+                       "'withdrawn', 'expired')", name=op.f('ck_lookup_requests_status_known')),
     sa.CheckConstraint('approver_id IS NULL OR approver_id <> requester_id',
                        name=op.f('ck_lookup_requests_not_own_approval')),
     sa.CheckConstraint('handler_id IS NULL OR handler_id <> requester_id',

@@ -68,7 +68,8 @@ def entry_name(facts: CertificateFacts) -> str:
     return f"{folder}/{name}"
 
 
-MANIFEST_HEADER = ["ファイル", "社員番号", "氏名", "部門コード", "部門", "マニュアル", "版", "修了日", "有効期限", "確認URL"]
+MANIFEST_HEADER = ["ファイル", "社員番号", "氏名", "部門コード", "部門", "マニュアル", "版", "修了日", "有効期限",
+                   "確認URL"]
 
 
 def manifest_row(name: str, facts: CertificateFacts) -> list:

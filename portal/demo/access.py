@@ -171,8 +171,10 @@ def _requests(system, owner: Person, now: datetime) -> int:
     explanation = "お客様から付加サービスの申込みがあり、光回線の契約有無を確認してオーダーを投入するため。"
     if lapsed is not None:  # approved; the grant owner would grant, so it waits for the training
         request = request_access(lapsed, system, PURPOSES[0], explanation, now=now - timedelta(days=3))
-        decide_approval(_manager_of(lapsed), request, True, "業務上必要。研修の状況は要確認。", now=now - timedelta(days=2))
-        decide_grant(owner, request, GrantDecision(True, "研修の修了後に付与する。", days=90), now=now - timedelta(days=1))
+        decide_approval(_manager_of(lapsed), request, True, "業務上必要。研修の状況は要確認。",
+                        now=now - timedelta(days=2))
+        decide_grant(owner, request, GrantDecision(True, "研修の修了後に付与する。", days=90),
+                     now=now - timedelta(days=1))
         made += 1
     steps = ["awaiting_grant", "awaiting_approval", "refused_by_manager", "expired"]
     for person, step in zip(trained, steps):

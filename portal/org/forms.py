@@ -52,11 +52,12 @@ class ImportUploadForm(FlaskForm):
     """An HR export to preview."""
 
     file = FileField(_l("HR export (CSV)"),
-                     description=_l("Header: employee_no,name,name_kana,email,department_code,department_name,department_kind,roles,manages,active. Up to 10 MB."),
+                     description=_l("Header: employee_no,name,name_kana,email,department_code,department_name,"
+                                    "department_kind,roles,manages,active. Up to 10 MB."),
                      validators=[FileRequired(message=_l("Choose the CSV file to import."))])
-    encoding = SelectField(_l("Encoding"), choices=[SelectChoice("utf-8", _l("UTF-8 (with or without BOM)")),
-                                                    SelectChoice("cp932",
-                                                                 _l("Shift_JIS (CP932), as Japanese HR systems export it"))],
+    encoding = SelectField(_l("Encoding"), choices=[
+        SelectChoice("utf-8", _l("UTF-8 (with or without BOM)")),
+        SelectChoice("cp932", _l("Shift_JIS (CP932), as Japanese HR systems export it"))],
                            default="utf-8", invalid_choice_message=_l("Choose from the list."))
     deactivate_missing = BooleanField(_l("Deactivate people who are missing from the file"))
 

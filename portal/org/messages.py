@@ -83,7 +83,8 @@ def describe_error(error: RowError) -> str:
         "missing_department_name": _("department_name is empty"),
         "too_long": _("%(column)s is longer than %(limit)s characters", column=column, limit=p.get("limit", "")),
         "control_character": _("%(column)s contains a control character (such as a line break)", column=column),
-        "private_use_character": _("%(column)s contains a private-use character (外字) that no font can show; replace it in the HR system", column=column),
+        "private_use_character": _("%(column)s contains a private-use character (外字) that no font can show; replace "
+                                   "it in the HR system", column=column),
         "bad_email": _("e-mail address %(value)s is not valid", value=p.get("value", "")),
         "missing_department_code": _("department_code is empty"),
         "bad_department_code": _("department_code %(value)s may only contain letters, digits, '.', '_' and '-'",
@@ -95,7 +96,8 @@ def describe_error(error: RowError) -> str:
         "unknown_role": _("unknown role %(value)s", value=p.get("value", "")),
         "bad_active": _("active must be true or false, not %(value)s", value=p.get("value", "")),
         "manages_without_manager_role": _("manages is set but roles does not include manager"),
-        "unknown_managed_department": _("manages names department %(code)s, which is neither in the file nor in the portal", code=p.get("code", "")),
+        "unknown_managed_department": _("manages names department %(code)s, which is neither in the file nor in the "
+                                        "portal", code=p.get("code", "")),
         "not_decodable": _("the file is not valid %(encoding)s text: choose the encoding the file was saved in",
                            encoding=p.get("encoding", "")),
         "looks_like_utf8": _("the file is UTF-8, not CP932: choose UTF-8"),

@@ -93,12 +93,14 @@ def person(person_id: int):
 _REFUSALS = {
     "own_roles": (403, "roles", lambda: _("You cannot change your own roles. Ask another administrator.")),
     "manages_without_manager": (400, "managed",
-                                lambda: _("Only a manager can manage departments: tick Manager as well, or clear the departments.")),
+                                lambda: _("Only a manager can manage departments: tick Manager as well, or clear the "
+                                          "departments.")),
     "unknown_role": (400, "roles", lambda: _("Choose roles from the list.")),
     "unknown_department": (400, "managed", lambda: _("Choose departments from the list.")),
     "reason_required": (400, "reason", lambda: _("Enter the reason for the change.")),
     "stale": (409, "roles",
-              lambda: _("Someone changed this person's roles after you opened the page. Check the current roles below and try again.")),
+              lambda: _("Someone changed this person's roles after you opened the page. Check the current roles below "
+                        "and try again.")),
 }
 
 
