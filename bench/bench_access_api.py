@@ -292,7 +292,8 @@ def main() -> int:
           f"[{', '.join(f'{r:.0%}' for r in ratios)}] ({'ok' if ok_ratio else 'TOO SLOW'}; target ≥ {TARGET_RATIO:.0%})")
     print(f"load average at the end: {load[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine skews absolute figures)")
     print(f"for comparison, wrk closed loop with delay() (24 connections, 20 ms pauses): {wrk_rate:,.0f} requests/s, "
-          f"p50 {wrk_percentiles.get('50', 0):.2f} ms, p99 {wrk_percentiles.get('99', 0):.2f} ms (not the target figure)")
+          f"p50 {wrk_percentiles.get('50', 0):.2f} ms, p99 {wrk_percentiles.get('99', 0):.2f} ms (not the target "
+          f"figure)")
     print(f"open loop at {args.rate:,} requests/s for {args.duration * 2} s: {open_loop['completed_rate']:,.0f} answered/s, "
           f"{errors} errors; latency from the scheduled moment p50 {open_loop['p50']:.2f} ms, "
           f"p90 {open_loop['p90']:.2f} ms, p99 {p99:.2f} ms, p99.9 {open_loop['p99.9']:.2f} ms, max {open_loop['max']:.1f} ms; "

@@ -207,7 +207,8 @@ def _backfill():
     op.execute("UPDATE access_grants SET department_id = "
                "(SELECT people.department_id FROM people WHERE people.id = access_grants.person_id)")
     op.execute("UPDATE access_events SET department_id = (SELECT people.department_id FROM access_requests "
-               "JOIN people ON people.id = access_requests.person_id WHERE access_requests.id = access_events.request_id)")
+               "JOIN people ON people.id = access_requests.person_id WHERE access_requests.id = "
+               "access_events.request_id)")
     # Everyone's history starts when they were registered; a person inactive now stopped being
     # active when their record last changed (what the coverage report assumed until now).
     true, false = ("true", "false") if _is_postgresql() else ("1", "0")
