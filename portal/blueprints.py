@@ -14,21 +14,20 @@ def BLUEPRINTS():  # noqa: N802 - reads as a constant list at the call site
     from portal.access.blueprint import bp as access_bp
     from portal.audit import views as _audit_views  # noqa: F401
     from portal.audit.blueprint import bp as audit_bp
-    from portal.auth import account_views, oidc_views, two_factor_views  # noqa: F401
+    from portal.auth import account_views, oidc_views, two_factor_views, views as _auth_views  # noqa: F401
     from portal.auth.blueprint import bp as auth_bp
     from portal.certificates import views as _certificate_views  # noqa: F401
     from portal.certificates.blueprint import bp as certificates_bp
     from portal.certificates.verify_views import bp as verify_bp
-    from portal.dashboards import export_views  # noqa: F401
+    from portal.dashboards import export_views, views as _dashboard_views  # noqa: F401
     from portal.dashboards.blueprint import bp as dashboards_bp
     from portal.home import views as _home_views  # noqa: F401
     from portal.home.blueprint import bp as home_bp
-    from portal.instructions import export_views as _instruction_exports  # noqa: F401
+    from portal.instructions import export_views as _instruction_exports, views as _instruction_views  # noqa: F401
     from portal.instructions.blueprint import bp as instructions_bp
-    from portal.jobs import outbox_views  # noqa: F401
-    from portal.jobs.blueprint import bp as downloads_bp
-    from portal.jobs.blueprint import outbox_bp
-    from portal.lookups import register_views, statistics_views  # noqa: F401
+    from portal.jobs import outbox_views, views as _job_views  # noqa: F401
+    from portal.jobs.blueprint import bp as downloads_bp, outbox_bp
+    from portal.lookups import register_views, statistics_views, views as _lookup_views  # noqa: F401
     from portal.lookups.blueprint import bp as lookups_bp
     from portal.manuals import views as _manual_views  # noqa: F401
     from portal.manuals.blueprint import bp as manuals_bp

@@ -1,8 +1,7 @@
 """Words for the access pages: statuses, reason codes and refusals, in the viewer's language."""
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.core.i18n import format_jst
 from portal.core.workflow import StepLost

@@ -7,8 +7,7 @@ import uuid
 from datetime import date, datetime
 from pathlib import Path
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.audit import exporting
 from portal.audit.criteria import AuditCriteria

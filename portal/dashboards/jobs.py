@@ -9,8 +9,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.audit.services import record_event
 from portal.core.exports import Sheet, csv_lines, write_xlsx

@@ -1,8 +1,7 @@
 """The words and tables the dashboard pages, exports and export jobs share."""
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.core.i18n import format_jst
 from portal.dashboards import queries

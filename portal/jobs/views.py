@@ -8,9 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, send_file, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 
 from portal.core.access import roles_required, signed_in

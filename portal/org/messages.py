@@ -1,8 +1,7 @@
 """Words for the organisation: import problems, plan lines, role and kind labels, in the reader's language."""
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.org.hr_csv import RowError
 from portal.org.sync_plan import FieldChange, SyncPlan

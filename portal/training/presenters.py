@@ -4,8 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.core.i18n import format_jst
 from portal.training.quiz import questions_by_id, required_correct

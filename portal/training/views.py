@@ -21,8 +21,7 @@ from portal.training.presenters import (
     reason_message,
     task_groups,
 )
-from portal.training.queries import my_training as my_training_rows
-from portal.training.queries import reader_status_row, status_rows
+from portal.training.queries import my_training as my_training_rows, reader_status_row, status_rows
 from portal.training.services import (
     TrainingError,
     attempt_to_grade,
@@ -30,8 +29,8 @@ from portal.training.services import (
     close_if_timed_out,
     start_attempt,
     statement_texts,
+    submit_attempt as grade_submission,
 )
-from portal.training.services import submit_attempt as grade_submission
 from portal.training.signing import (
     OIDC,
     SignatureRefused,
