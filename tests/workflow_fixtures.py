@@ -94,8 +94,9 @@ def _start(url: str, mail_dir: Path, workers: int, threads: int) -> tuple[subpro
     assert _port_is_free(port)
     env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": SECRET, "PORTAL_INSECURE_HTTP": "1",
            "PORTAL_MAIL_DIR": str(mail_dir),
-           "PORTAL_DEMO_RELAX_2FA": "1",
-           "PORTAL_JOBS_URL": "memory://"}  # mail stays in the outbox table, where the tests count it  # the steps under test are the workflow's, not the second factor
+           # The steps under test are the workflow's, not the second factor; mail stays in the outbox
+           # table, where the tests count it.
+           "PORTAL_DEMO_RELAX_2FA": "1", "PORTAL_JOBS_URL": "memory://"}
     process = subprocess.Popen(
         [str(GUNICORN), "--config", str(REPOSITORY / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--threads", str(threads), "--log-level", "warning", "portal:create_app()"],

@@ -24,9 +24,6 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 EXTENSION = "portal_queue"
-#: A tick's lock expires by itself (a tick takes milliseconds): a consumer killed mid-tick must not stop
-#: the others' next ticks.
-TICK_LOCK_SECONDS = 50
 
 
 def build_huey(app: Flask) -> Huey:
@@ -77,10 +74,11 @@ def _register(huey: Huey, app: Flask) -> dict:
     tasks = {}
     for name, (func, every_minute) in _TASKS.items():
         if every_minute:
-            # Every minute on every consumer: cheap, and whichever consumer is alive does the sweeping;
-            # the lock keeps two consumers' ticks from overlapping (the database decides what runs once).
-            tasks[name] = huey.periodic_task(crontab(minute="*"), name=name)(
-                huey.lock_task("portal.tick", ttl=TICK_LOCK_SECONDS)(_in_app(app, func)))
+            # Every minute on every consumer: cheap, and whichever consumer is alive does the sweeping.
+            # No Huey lock: the database decides what runs once (conditional claims, one schedule row per
+            # task and day), and a lock with an expiry is not supported by Huey's SQLite storage nor by
+            # its Redis storage before Redis 7.4 (a lock without one would outlive a killed consumer).
+            tasks[name] = huey.periodic_task(crontab(minute="*"), name=name)(_in_app(app, func))
         else:
             tasks[name] = huey.task(name=name)(_in_app(app, func))
     return tasks
