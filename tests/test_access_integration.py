@@ -10,6 +10,7 @@ from portal.access.decision import end_of_day_jst
 from portal.access.models import AccessDecision, AccessGrant
 from portal.access.refresh import refresh_access_decisions
 from portal.access.systems import SystemData, save_system
+from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.manuals.models import Manual, TrainingAssignment
 from portal.training.models import QuizAttempt
@@ -93,7 +94,8 @@ def test_publishing_a_material_edition_moves_valid_until_to_the_new_due_date(app
     assert run_publish(app, repo).exit_code == 0
     manual = db.session.scalar(select(Manual).where(Manual.slug == "handbook"))
     db.session.add(TrainingProgress(person_id=person.id, manual_id=manual.id, attested_edition_id=manual.editions[0].id,
-                                    attested_edition_number=1, attested_at=db.func.now()))
+                                    attested_edition_number=1,
+                                    attested_at=utcnow()))  # the test's clock, not the database's
     db.session.commit()
     system = _system(admin, "handbook")
     grant = _grant(system, person, manager, owner)
@@ -118,7 +120,8 @@ def test_hr_sync_deactivation_suspends_the_grant(app, tmp_path, make_person, mak
 
     assign(person, manual)
     db.session.add(TrainingProgress(person_id=person.id, manual_id=manual.id, attested_edition_id=manual.editions[0].id,
-                                    attested_edition_number=1, attested_at=db.func.now()))
+                                    attested_edition_number=1,
+                                    attested_at=utcnow()))  # the test's clock, not the database's
     db.session.commit()
     system = _system(admin, manual.slug)
     _grant(system, person, manager, owner)
