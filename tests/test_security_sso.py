@@ -87,3 +87,13 @@ def test_requests_the_proxy_vouches_for_are_not_expired(app, client, make_person
         session["seen_at"] -= app.config["PORTAL_SESSION_IDLE_MINUTES"] * 60 + 5
     assert client.get("/", headers=_as("E1")).status_code == 200
     assert client.get("/").status_code == 302  # without the header the expired sign-in is over
+
+
+@pytest.mark.parametrize("app_overrides", [SSO])
+def test_the_password_link_is_offered_only_to_people_with_a_password(client, make_person):
+    sso_only = make_person("E1")
+    sso_only.password_hash = ""
+    db.session.commit()
+    make_person("E2")
+    assert 'href="/account/password"' not in client.get("/", headers=_as("E1")).get_data(as_text=True)
+    assert 'href="/account/password"' in client.get("/", headers=_as("E2")).get_data(as_text=True)
