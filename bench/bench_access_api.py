@@ -1,6 +1,6 @@
 """The decision API under gunicorn (2 workers) on the 50,000-person demo.
 
-Targets (issue 6): throughput of GET /api/v1/access-decisions ≥ 80% of GET /healthz on the same
+Targets: throughput of GET /api/v1/access-decisions ≥ 80% of GET /healthz on the same
 server, and p99 ≤ 5 ms at 1,000 requests a second. wrk runs from the same machine.
 
   1. a fresh PostgreSQL database (or --sqlite): `portal init`, `portal demo --people 50000`;

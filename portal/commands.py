@@ -59,34 +59,34 @@ def translations_check() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
-    from portal.access.cli import access_group, systems_group  # access (issue 6)
+    from portal.access.cli import access_group, systems_group  # access
     from portal.audit.cli import audit_group
-    from portal.auth.cli import accounts_group  # local accounts (issue 12)
+    from portal.auth.cli import accounts_group  # local accounts
     from portal.backups.cli import backup_command, restore_command
-    from portal.certificates.cli import certificates_group  # certificates (issue 5)
-    from portal.dashboards.cli import dashboards_group  # dashboards (issue 5)
+    from portal.certificates.cli import certificates_group  # certificates
+    from portal.dashboards.cli import dashboards_group  # dashboards
     from portal.demo.cli import demo_command
-    from portal.instructions.cli import instructions_group  # corrective instructions (issue 7)
+    from portal.instructions.cli import instructions_group  # corrective instructions
     from portal.jobs.cli import jobs_group, worker_command  # the queue's consumers and jobs
     from portal.manuals.cli import publish_command
     from portal.org.cli import org_group
-    from portal.reminders.cli import reminders_group  # reminders (issue 5)
-    from portal.training.cli import training_group  # training statuses (issue 4)
+    from portal.reminders.cli import reminders_group  # reminders
+    from portal.training.cli import training_group  # training statuses
 
     app.cli.add_command(init_command)
     app.cli.add_command(audit_group)
     app.cli.add_command(translations_group)
     app.cli.add_command(org_group)
     app.cli.add_command(demo_command)
-    app.cli.add_command(instructions_group)  # corrective instructions (issue 7)
+    app.cli.add_command(instructions_group)  # corrective instructions
     app.cli.add_command(publish_command)
-    app.cli.add_command(systems_group)  # access (issue 6)
-    app.cli.add_command(access_group)  # access (issue 6)
-    app.cli.add_command(certificates_group)  # certificates (issue 5)
-    app.cli.add_command(dashboards_group)  # dashboards (issue 5)
-    app.cli.add_command(reminders_group)  # reminders (issue 5)
-    app.cli.add_command(training_group)  # training statuses (issue 4)
-    app.cli.add_command(accounts_group)  # local accounts (issue 12)
+    app.cli.add_command(systems_group)  # access
+    app.cli.add_command(access_group)  # access
+    app.cli.add_command(certificates_group)  # certificates
+    app.cli.add_command(dashboards_group)  # dashboards
+    app.cli.add_command(reminders_group)  # reminders
+    app.cli.add_command(training_group)  # training statuses
+    app.cli.add_command(accounts_group)  # local accounts
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(worker_command)  # the queue's consumers and jobs

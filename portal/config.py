@@ -93,7 +93,7 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_MAIL_DIR": os.environ.get("PORTAL_MAIL_DIR", str(instance_path / "mail")),
         "PORTAL_SMTP_URL": os.environ.get("PORTAL_SMTP_URL", ""),
         "PORTAL_MAIL_FROM": os.environ.get("PORTAL_MAIL_FROM", "portal@example.invalid"),
-        # Certificates and reminders (issue 5): the issuer printed on certificates, an optional
+        # Certificates and reminders: the issuer printed on certificates, an optional
         # seal image under portal/static/, and how many days ahead "due soon" reminders start.
         "PORTAL_ISSUER_NAME": os.environ.get("PORTAL_ISSUER_NAME", "東日本電信電話株式会社 研修管理部"),
         "PORTAL_CERTIFICATE_SEAL": os.environ.get("PORTAL_CERTIFICATE_SEAL", ""),
@@ -131,8 +131,8 @@ def engine_options(database_url: str, options: dict) -> dict:
     PostgreSQL JIT-compiles a statement whose estimated cost passes jit_above_cost. The portal's
     statements are short reads of a few thousand rows, but their estimates jump whenever table
     statistics lag (right after the nightly settle rewrites the training status rows): the department
-    dashboard's status statement then spent 55 of its 73 ms compiling, 19 ms without (issue 5,
-    bench/bench_dashboards.py). Passed in the connection's start-up options: no extra round trip.
+    dashboard's status statement then spent 55 of its 73 ms compiling, 19 ms without
+    (bench/bench_dashboards.py). Passed in the connection's start-up options: no extra round trip.
     """
     if not str(database_url).startswith("postgresql"):
         return dict(options)

@@ -18,8 +18,8 @@ from portal.auth.models import (  # noqa: F401  (local accounts)
     RecoveryCode,
     TwoFactor,
 )
-from portal.certificates.models import CertificateRevocation  # noqa: F401  (issue 5)
-from portal.dashboards.models import CompletionCell, CompletionSnapshot  # noqa: F401  (issue 5)
+from portal.certificates.models import CertificateRevocation  # noqa: F401
+from portal.dashboards.models import CompletionCell, CompletionSnapshot  # noqa: F401
 from portal.instructions.models import (  # noqa: F401
     Instruction,
     InstructionAcknowledgement,
@@ -28,10 +28,10 @@ from portal.instructions.models import (  # noqa: F401
     InstructionReminder,
 )
 from portal.jobs.models import Job, JobPart, ScheduleRun  # noqa: F401  (jobs and schedules)
-from portal.lookups.models import LookupEvent, LookupRequest  # noqa: F401  (issue 7, look-up requests)
+from portal.lookups.models import LookupEvent, LookupRequest  # noqa: F401
 from portal.manuals.models import Manual, ManualEdition, QuizVersion, TrainingAssignment  # noqa: F401
 from portal.org.history import PersonDepartmentHistory  # noqa: F401  (standing cap and history)
 from portal.org.models import Department, Person, PersonRole, department_managers  # noqa: F401
 from portal.outbox.models import OutboxMail  # noqa: F401  (the mail outbox)
-from portal.reminders.models import ReminderLog  # noqa: F401  (issue 5)
+from portal.reminders.models import ReminderLog  # noqa: F401
 from portal.training.models import Attestation, QuizAttempt, TrainingProgress  # noqa: F401

@@ -31,7 +31,7 @@ ROUTES = [
     Route("home.index", "GET", "/", SIGNED_IN),
     Route("auth.logout", "POST", "/logout", SIGNED_IN),
     Route("auth.password", "GET", "/account/password", SIGNED_IN),
-    # Local accounts (issue 12): links and the second step answer anyone (a bad link is a 404 page,
+    # Local accounts: links and the second step answer anyone (a bad link is a 404 page,
     # the second step without a half-finished sign-in says "sign in again"); invitations and
     # second-factor resets are for admins. Person 999999 does not exist: 404 for admins.
     Route("auth.account_link", "GET", "/account/link/not-a-real-token", ANYONE),
@@ -62,7 +62,7 @@ ROUTES = [
     Route("audit.export_csv", "GET", "/audit/export.csv", {"auditor", "admin"}),
     Route("audit.export_xlsx", "GET", "/audit/export.xlsx", {"auditor", "admin"}),
     Route("audit.export_job", "POST", "/audit/export-job", {"auditor", "admin"}),
-    # Corrective instructions (issue 7). Instruction 999999 does not exist: 404 for those let in.
+    # Corrective instructions. Instruction 999999 does not exist: 404 for those let in.
     # Auditors read everything but get 403 on every write, acknowledging included.
     Route("instructions.register", "GET", "/instructions/", SIGNED_IN),
     Route("instructions.register_csv", "GET", "/instructions/register.csv", SIGNED_IN),
@@ -75,7 +75,7 @@ ROUTES = [
     Route("instructions.acknowledge", "POST", "/instructions/999999/acknowledge",
           {"employee", "manager", "training_admin", "grant_owner", "admin"}),
     Route("instructions.remind", "POST", "/instructions/999999/remind", {"manager", "admin"}),
-    # Look-up requests (issue 7). System "nope" and request 999999 do not exist: 404 for those let in.
+    # Look-up requests. System "nope" and request 999999 do not exist: 404 for those let in.
     # Handlers need no role (a grant in force is checked per request); auditors get 403 on every write.
     Route("lookups.index", "GET", "/lookups/", SIGNED_IN),
     Route("lookups.new", "GET", "/lookups/systems/nope/new", SIGNED_IN),
@@ -95,7 +95,7 @@ ROUTES = [
     Route("lookups.register", "GET", "/lookups/register", {"manager", "auditor", "admin"}),
     Route("lookups.statistics_csv", "GET", "/lookups/statistics.csv", {"manager", "auditor", "admin"}),
     Route("lookups.register_export", "GET", "/lookups/register.csv", {"manager", "auditor", "admin"}),
-    # Access to protected systems (issue 6). System "nope" and ids 999999 do not exist: 404 for
+    # Access to protected systems. System "nope" and ids 999999 do not exist: 404 for
     # those let in. Auditors read everything and get 403 on every write (whatever else they hold).
     Route("access.index", "GET", "/access/", SIGNED_IN),
     Route("access.request_form", "GET", "/access/systems/nope/request", SIGNED_IN),
@@ -124,7 +124,7 @@ ROUTES = [
     Route("access.system_new", "POST", "/access/systems/new", {"admin"}),
     Route("access.system_edit", "GET", "/access/systems/nope/edit", {"admin"}),
     Route("access.token_revoke", "POST", "/access/tokens/999999/revoke", {"admin"}),
-    # The standing cap and the registers (issue 13): a waiting grant brought in above the cap, a moved
+    # The standing cap and the registers: a waiting grant brought in above the cap, a moved
     # person's grant approved again by the new manager, the grant register and its export.
     Route("access.admit", "POST", "/access/grants/999999/admit", {"grant_owner"}),
     Route("access.transfer", "GET", "/access/transfers/999999", {"manager"}),
@@ -133,14 +133,14 @@ ROUTES = [
     Route("access.grant_register_export", "GET", "/access/registers/grants.csv", {"grant_owner", "auditor", "admin"}),
     Route("access_api.access_decision", "GET", "/api/v1/access-decisions", TOKEN),
     Route("access_api.openapi", "GET", "/api/v1/openapi.json", ANYONE),
-    # Manuals (issue 3): any signed-in person reads every published manual; publishing is for training admins.
+    # Manuals: any signed-in person reads every published manual; publishing is for training admins.
     Route("manuals.index", "GET", "/manuals/", SIGNED_IN),
     Route("manuals.read", "GET", "/manuals/nope", SIGNED_IN),
     Route("manuals.edition", "GET", "/manuals/nope/editions/1", SIGNED_IN),
     Route("manuals.compare", "GET", "/manuals/nope/compare?from=1&to=2", SIGNED_IN),
     Route("manuals.publish_preview", "GET", "/manuals/admin/publish", {"training_admin", "admin", "auditor"}),
     Route("manuals.publish", "POST", "/manuals/admin/publish", {"training_admin", "admin"}),
-    # Training (issue 4): every signed-in person trains on their own manuals (auditors too: it is
+    # Training: every signed-in person trains on their own manuals (auditors too: it is
     # their own training, not the organisation's data). Manual "nope" and ids 999999 do not exist:
     # 404 for those let in; someone else's attempt or attestation is 404 as well.
     Route("training.my_training", "GET", "/training/", SIGNED_IN),
@@ -152,7 +152,7 @@ ROUTES = [
     Route("training.attest", "GET", "/training/manuals/nope/attest", SIGNED_IN),
     Route("training.attestation_done", "GET", "/training/attestations/999999", SIGNED_IN),
     Route("training_api.person_training", "GET", "/api/v1/people/nobody/training", SIGNED_IN),
-    # Dashboards and certificates (issue 5). Ids 999999 do not exist: 404 for those let in. Managers
+    # Dashboards and certificates. Ids 999999 do not exist: 404 for those let in. Managers
     # see only departments they manage (404 otherwise); auditors read everything and get 403 on writes.
     Route("dashboards.index", "GET", "/dashboards/", {"manager", "training_admin", "auditor", "admin"}),
     Route("dashboards.department", "GET", "/dashboards/departments/999999",

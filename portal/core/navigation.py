@@ -30,35 +30,34 @@ class HomeSection:
 #: Features add their entries here; endpoints not (yet) registered are skipped.
 NAV_ENTRIES: list[NavEntry] = [
     NavEntry("home.index", _l("Home")),
-    NavEntry("manuals.index", _l("Manuals")),  # manuals (issue 3)
-    NavEntry("training.my_training", _l("My training")),  # training (issue 4)
+    NavEntry("manuals.index", _l("Manuals")),  # manuals
+    NavEntry("training.my_training", _l("My training")),  # training
     NavEntry("org.people", _l("People"), ("admin", "training_admin", "auditor", "manager")),
     NavEntry("org.departments", _l("Departments"), ("admin", "training_admin", "auditor")),
     NavEntry("org.import_upload", _l("HR import"), ("admin",)),
     NavEntry("audit.events", _l("Audit trail"), ("auditor", "admin")),
-    NavEntry("instructions.register", _l("Corrective instructions")),  # corrective instructions (issue 7)
+    NavEntry("instructions.register", _l("Corrective instructions")),  # corrective instructions
     NavEntry("dashboards.index", _l("Training dashboard"), ("manager", "training_admin", "auditor", "admin")),
-     # issue 5
-    NavEntry("certificates.mine", _l("My certificates")),  # certificates (issue 5)
-    NavEntry("access.index", _l("Access")),  # access to protected systems (issue 6)
-    NavEntry("lookups.index", _l("Look-up requests")),  # look-up requests (issue 7)
+    NavEntry("certificates.mine", _l("My certificates")),  # certificates
+    NavEntry("access.index", _l("Access")),  # access to protected systems
+    NavEntry("lookups.index", _l("Look-up requests")),  # look-up requests
     NavEntry("downloads.index", _l("Downloads")),  # jobs: my downloads
 ]
 
 HOME_SECTIONS: list[HomeSection] = [
     HomeSection("employee", _l("Your training"),
                 _l("Read the manuals required of you, pass their quizzes and attest before the due date."),
-                (("training.my_training", _l("My training")),)),  # training (issue 4)
+                (("training.my_training", _l("My training")),)),  # training
     HomeSection("manager", _l("Your departments"),
                 _l("See who in your departments is behind on training, and remind them."),
                 (("dashboards.index", _l("Training dashboard")),
-                 ("org.people", _l("People")))),  # + dashboard (issue 5)
+                 ("org.people", _l("People")))),  # + dashboard
     HomeSection("training_admin", _l("Training administration"),
                 _l("Publish manuals and quizzes, set audiences and due dates, keep the organisation up to date."),
                 (("org.people", _l("People")), ("org.departments", _l("Departments")))),
     HomeSection("grant_owner", _l("Access grants"),
                 _l("Carry out approved access requests and review existing grants."),
-                (("access.inbox", _l("Waiting for you")), ("access.grants", _l("Grants")),  # access (issue 6)
+                (("access.inbox", _l("Waiting for you")), ("access.grants", _l("Grants")),  # access
                  ("access.reviews", _l("Review campaigns")), ("access.coverage", _l("Coverage report")))),
     HomeSection("auditor", _l("Audit"),
                 _l("Browse and verify the audit trail; everything here is read-only for you."),
@@ -66,17 +65,17 @@ HOME_SECTIONS: list[HomeSection] = [
     HomeSection("admin", _l("Administration"),
                 _l("Import the organisation from HR and manage roles."),
                 (("org.import_upload", _l("HR import")), ("org.people", _l("People")))),
-    # corrective instructions (issue 7)
+    # corrective instructions
     HomeSection("manager", _l("Corrective instructions"),
                 _l("Instruct your departments or sales agencies to correct improper conduct, and follow who has "
                    "acknowledged."),
                 (("instructions.new", _l("Issue a corrective instruction")),
                  ("instructions.register", _l("Instruction register")))),
-    # manuals (issue 3)
+    # manuals
     HomeSection("training_admin", _l("Manuals"),
                 _l("Publish new manual editions and quizzes from the repository, after checking the plan."),
                 (("manuals.publish_preview", _l("Publish from repository")), ("manuals.index", _l("Manuals")))),
-    # dashboards and certificates (issue 5)
+    # dashboards and certificates
     HomeSection("training_admin", _l("Completion and certificates"),
                 _l("See the share of people whose training is current, per department and manual, and download "
                    "certificates in bulk."),
@@ -85,7 +84,7 @@ HOME_SECTIONS: list[HomeSection] = [
     HomeSection("auditor", _l("Training completion"),
                 _l("See the share of people whose training is current, per department and manual, and its trend."),
                 (("dashboards.organisation", _l("Organisation heat map")),)),
-    # access to protected systems (issue 6)
+    # access to protected systems
     HomeSection("employee", _l("Access to protected systems"),
                 _l("Ask for access to the customer-information system, stating the purpose; see your grants."),
                 (("access.index", _l("Your access")),)),
@@ -102,7 +101,7 @@ HOME_SECTIONS: list[HomeSection] = [
                 _l("Read every grant's history, the coverage per department and the review campaigns."),
                 (("access.grants", _l("Grants")), ("access.coverage", _l("Coverage report")),
                  ("access.reviews", _l("Review campaigns")))),
-    # look-up requests (issue 7)
+    # look-up requests
     HomeSection("employee", _l("Look-up requests"),
                 _l("Without access yourself, ask an authorised colleague to check customer data, stating the "
                    "purpose; handle look-ups if your own access is in force."),

@@ -23,7 +23,7 @@ def refresh_completion(today: date, now: datetime) -> int:
     number of cells written. Run from cron (`portal dashboards snapshot`, `portal reminders
     send`) or the admin's refresh button; it first settles the day's stale training status rows.
     """
-    settle(today, now)  # training (issue 4): the daily settle of the materialised statuses
+    settle(today, now)  # training: the daily settle of the materialised statuses
     counts = status_counts(today, by_department=True)
     cells: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUS_COLUMNS, 0))
     for (department_id, manual_id, status), number in counts.items():

@@ -53,9 +53,9 @@ def load_demo(rows) -> None:
     demo_hash = hash_password(DEMO_PASSWORD)
     demo_numbers = [account[0] for account in DEMO_ACCOUNTS]
     db.session.execute(update(Person).where(Person.employee_no.in_(demo_numbers)).values(password_hash=demo_hash))
-    publish_demo_manuals()  # manuals (issue 3): after the organisation, so audiences resolve
-    load_demo_training()  # training (issue 4): after the manuals, demo people in every status
-    load_demo_instructions()  # corrective instructions (issue 7): M2001 to CUST-FRONT and AGENCY-TOHOKU
-    load_demo_access()  # access (issue 6): after training, so lapsed training suspends and refuses grants
-    load_demo_lookups()  # look-up requests (issue 7): after access, so grant holders can handle them
-    refresh_completion(jst_today(), utcnow())  # dashboards (issue 5): today's heat map and first trend point
+    publish_demo_manuals()  # manuals: after the organisation, so audiences resolve
+    load_demo_training()  # training: after the manuals, demo people in every status
+    load_demo_instructions()  # corrective instructions: M2001 to CUST-FRONT and AGENCY-TOHOKU
+    load_demo_access()  # access: after training, so lapsed training suspends and refuses grants
+    load_demo_lookups()  # look-up requests: after access, so grant holders can handle them
+    refresh_completion(jst_today(), utcnow())  # dashboards: today's heat map and first trend point
