@@ -12,8 +12,8 @@ def BLUEPRINTS():  # noqa: N802 - reads as a constant list at the call site
     from portal.access import views as _access_views  # noqa: F401 - it imports its sibling view modules
     from portal.access.api import bp as access_api_bp
     from portal.access.blueprint import bp as access_bp
-    from portal.audit import views as _audit_views  # noqa: F401
-    from portal.audit.blueprint import bp as audit_bp
+    from portal.audit_pages import views as _audit_views  # noqa: F401
+    from portal.audit_pages.blueprint import bp as audit_bp
     from portal.auth import account_views, oidc_views, two_factor_views, views as _auth_views  # noqa: F401
     from portal.auth.blueprint import bp as auth_bp
     from portal.certificates import views as _certificate_views  # noqa: F401

@@ -8,7 +8,7 @@ def wire_features() -> None:
     """Connect every subscriber and register every task, job kind and daily task (idempotent)."""
     from portal.access.recurring import start_due_campaigns
     from portal.access.subscribers import connect_signals as connect_access
-    from portal.audit.jobs import AUDIT_EXPORT
+    from portal.audit_pages.jobs import AUDIT_EXPORT
     from portal.certificates.jobs import CERTIFICATES_ZIP
     from portal.daily import (
         anchoring_is_on,

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from portal.access.cap import admit_over_cap
+from portal.access.cap_override import admit_over_cap
 from portal.access.coverage import coverage_report
 from portal.access.services import GrantDecision, decide_approval, decide_grant, request_access, revoke_grant
 from portal.access.systems import set_department_caps

@@ -7,30 +7,26 @@ PostgreSQL takes the audit chain's lock and then an advisory lock for the pair (
 order, so two transactions can never wait on each other); SQLite takes its one writer lock with
 BEGIN IMMEDIATE before anything is counted. Without room, or behind older waiting grants, the grant
 waits (waiting_for_room, 空き待ち); when a place frees (revocation, expiry, a leaver, a move, a
-larger headcount or cap) the oldest waiting grant comes into force (`settle_departments`, called
-after every refresh). A grant owner may bring a waiting grant into force above the cap, with a
-reason, audited.
+larger headcount or cap) the oldest waiting grant comes into force (`refresh.settle_departments`,
+called after every refresh). A grant owner may bring a waiting grant into force above the cap, with a
+reason, audited (`cap_override.admit_over_cap`).
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text
 
-from portal.access.cap_rules import ADMITTED, OVERRIDDEN, CapSpec, admission, room
-from portal.access.models import AccessEvent, AccessGrant, DepartmentCap
-from portal.access.rules import conflict_of_interest, reason_problem
-from portal.audit.services import lock_chain, record_event
-from portal.core.timeutil import utcnow
+from portal.access.cap_rules import ADMITTED, OVERRIDDEN, CapSpec, admission
+from portal.access.models import AccessGrant, DepartmentCap
+from portal.audit.services import lock_chain
 from portal.extensions import db
 from portal.org.models import Person
 
 #: High bits of the PostgreSQL advisory key of a (system, department) pair.
 _PG_CAP_LOCK = 0x5CA9 << 48
-_FILLING = "access_cap_filling"
 
 
 def begin_immediate() -> None:
@@ -118,8 +114,8 @@ class Entry:
     waiting_since: datetime | None = None
 
 
-def _decide(system_id: int, department_id: int, *, person_id: int, exclude_grant: int | None,
-            ahead_of: tuple[datetime, int] | None, override: bool) -> Entry:
+def entry_under_lock(system_id: int, department_id: int, *, person_id: int, exclude_grant: int | None,
+                     ahead_of: tuple[datetime, int] | None, override: bool) -> Entry:
     """Under the lock: count and decide (others in force, grants waiting ahead of this one)."""
     lock_department(system_id, department_id)
     spec = cap_specs([system_id], [department_id]).get((system_id, department_id))
@@ -156,8 +152,8 @@ def admit_new_grant(system_id: int, person: Person, live: AccessGrant | None, ov
     ahead_of = None
     if live is not None and live.state == "waiting_for_room" and live.waiting_since is not None:
         ahead_of = (live.waiting_since, live.id)  # a renewal keeps its place in the queue
-    entry = _decide(system_id, person.department_id, person_id=person.id,
-                    exclude_grant=live.id if live is not None else None, ahead_of=ahead_of, override=override)
+    entry = entry_under_lock(system_id, person.department_id, person_id=person.id,
+                             exclude_grant=live.id if live is not None else None, ahead_of=ahead_of, override=override)
     if entry.state == "waiting_for_room" and ahead_of is not None:
         entry.waiting_since = ahead_of[0]
     return entry
@@ -169,8 +165,8 @@ def state_on_entry(grant_id: int, now: datetime) -> str:
                                       AccessGrant.state, AccessGrant.waiting_since)
                                .where(AccessGrant.id == grant_id)).one()
     ahead_of = (grant.waiting_since, grant_id) if grant.state == "waiting_for_room" and grant.waiting_since else None
-    entry = _decide(grant.system_id, grant.department_id, person_id=grant.person_id, exclude_grant=grant_id,
-                    ahead_of=ahead_of, override=False)
+    entry = entry_under_lock(grant.system_id, grant.department_id, person_id=grant.person_id, exclude_grant=grant_id,
+                             ahead_of=ahead_of, override=False)
     return entry.state
 
 
@@ -181,50 +177,6 @@ def state_values(old_state: str, new_state: str, now: datetime) -> dict:
     if new_state == "in_force":  # admitted within the cap: an earlier override no longer explains it
         return {"waiting_since": None, "cap_overridden": False}
     return {"waiting_since": None}
-
-
-def settle_departments(system_ids, *, check_excess: bool, now: datetime) -> None:
-    """After a refresh: bring the oldest waiting grants into force where places are free; report excesses."""
-    from portal.access.cap_excess import check_excesses
-
-    system_ids = sorted(set(system_ids))
-    if not system_ids or db.session.info.get(_FILLING):
-        return
-    db.session.info[_FILLING] = True
-    try:
-        _fill_vacancies(system_ids, now)
-        if check_excess:
-            check_excesses(system_ids, now)
-    finally:
-        db.session.info.pop(_FILLING, None)
-
-
-def _fill_vacancies(system_ids: list[int], now: datetime) -> None:
-    from portal.access.refresh import refresh_access_decisions
-
-    queues = db.session.execute(select(AccessGrant.system_id, AccessGrant.department_id).distinct().where(
-        AccessGrant.system_id.in_(system_ids), AccessGrant.state == "waiting_for_room")).all()
-    if not queues:
-        return
-    specs = cap_specs(system_ids, {d for _, d in queues})
-    counts = headcounts({d for _, d in queues})
-    held = holders(system_ids, {d for _, d in queues})
-    for system_id, department_id in queues:
-        spec = specs.get((system_id, department_id))
-        limit = None if spec is None else spec.limit(counts.get(department_id, 0))
-        free = room(limit, held[(system_id, department_id)].in_force)
-        if free == 0:
-            continue
-        lock_department(system_id, department_id)
-        waiting = db.session.execute(select(AccessGrant.id, AccessGrant.person_id).where(
-            AccessGrant.system_id == system_id, AccessGrant.department_id == department_id,
-            AccessGrant.state == "waiting_for_room").order_by(AccessGrant.waiting_since, AccessGrant.id)).all()
-        for grant_id, person_id in waiting:
-            # Through the refresh: the grant's rules are checked first, then the cap, oldest first.
-            refresh_access_decisions([person_id], system_ids=[system_id], now=now)
-            state = db.session.scalar(select(AccessGrant.state).where(AccessGrant.id == grant_id))
-            if state == "waiting_for_room":
-                break  # no room left (or older grants still wait)
 
 
 def waiting_ahead(grant: AccessGrant) -> int:
@@ -241,35 +193,3 @@ def waiting_queue(system_id: int) -> list[AccessGrant]:
     return list(db.session.scalars(select(AccessGrant).where(
         AccessGrant.system_id == system_id, AccessGrant.state == "waiting_for_room")
         .order_by(AccessGrant.waiting_since, AccessGrant.id)))
-
-
-def admit_over_cap(actor: Person, grant: AccessGrant, reason: str, now: datetime | None = None) -> None:
-    """A grant owner brings a waiting grant into force above the cap, with a reason (audited)."""
-    from portal.access.refresh import refresh_access_decisions
-    from portal.access.services import AccessError
-
-    now = now or utcnow()
-    if actor.id not in {owner.id for owner in grant.system.grant_owners}:
-        raise AccessError("not_grant_owner")
-    conflict = conflict_of_interest(actor.id, grant.person_id, grant.request.approver_id)
-    if conflict:
-        raise AccessError(conflict)
-    if reason_problem(reason):
-        raise AccessError("reason_too_short", "reason")
-    entry = _decide(grant.system_id, grant.department_id, person_id=grant.person_id, exclude_grant=grant.id,
-                    ahead_of=None, override=True)
-    result = db.session.execute(update(AccessGrant).where(
-        AccessGrant.id == grant.id, AccessGrant.state == "waiting_for_room").values(
-        state="in_force", cap_overridden=True, waiting_since=None))
-    if result.rowcount != 1:
-        raise AccessError("grant_not_waiting")
-    db.session.add(AccessEvent(request_id=grant.request_id, grant_id=grant.id, kind="resumed", state_after="in_force",
-                               occurred_at=now, recorded_at=now, actor_id=actor.id, reason=reason.strip(),
-                               details_json=json.dumps({"from": "waiting_for_room", "cap_overridden": True,
-                                                        **entry.figures}, ensure_ascii=False)))
-    record_event(actor, "access.cap_overridden", object_type="access_grant", object_id=grant.id,
-                 reason=reason.strip(), details={"system": grant.system.code, "person": grant.person.employee_no,
-                                                 "department": grant.person.department.code, "waited": True,
-                                                 **entry.figures})
-    db.session.expire(grant)
-    refresh_access_decisions([grant.person_id], system_ids=[grant.system_id], now=now)

@@ -5,8 +5,9 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from portal.access.blueprint import bp, found, no_auditor_writes, refuse_on_form, viewer
-from portal.access.cap import admit_over_cap, waiting_queue
+from portal.access.cap import waiting_queue
 from portal.access.cap_excess import open_excesses
+from portal.access.cap_override import admit_over_cap
 from portal.access.cap_rules import effective_grant_state
 from portal.access.control_models import CapExcess, CoverageSnapshot, TransferConfirmation
 from portal.access.forms import ApprovalForm, ReasonForm
@@ -14,7 +15,7 @@ from portal.access.models import AccessEvent, AccessGrant
 from portal.access.queries import approver_ids_for
 from portal.access.services import AccessError
 from portal.access.transfers import decide_transfer, transfers_waiting_for
-from portal.audit.history import register_history_table
+from portal.audit.services import register_history_table
 from portal.core.access import roles_required
 from portal.core.timeutil import utcnow
 from portal.extensions import db
@@ -22,7 +23,7 @@ from portal.org.history import PersonDepartmentHistory
 
 
 def _install(_state) -> None:
-    """Seal the history tables the access reports read into the audit chain (see portal.audit.history)."""
+    """Seal the history tables the access reports read into the audit chain (see portal.audit.history and services.register_history_table)."""
     register_history_table(AccessEvent.__table__)
     register_history_table(CoverageSnapshot.__table__)
     register_history_table(PersonDepartmentHistory.__table__, always_sealed=False)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portal.access.decision import AccessFacts, GrantFact, TrainingFact
 from portal.access.models import AccessGrant, ReviewCampaign, ReviewItem, system_required_manuals
 from portal.access.training_facts import training_facts_for
-from portal.access.transfers import pending_transfer_grant_ids
+from portal.access.transfer_moves import pending_transfer_grant_ids
 from portal.extensions import db
 from portal.manuals.models import Manual
 from portal.org.models import Person

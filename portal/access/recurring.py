@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.access.decision import end_of_day_jst
 from portal.access.models import ProtectedSystem, ReviewCampaign
+from portal.access.reviews import start_campaign
 from portal.core.timeutil import to_jst, utcnow
 from portal.extensions import db
 
@@ -49,8 +50,6 @@ def _last_campaign(system_id: int) -> ReviewCampaign | None:
 
 def start_recurring_campaign(system: ProtectedSystem, key: str, now: datetime) -> ReviewCampaign | None:
     """Start the system's campaign for `key` unless one exists (another consumer's); flushes in a savepoint."""
-    from portal.access.reviews import start_campaign
-
     today = to_jst(now).date()
     deadline = end_of_day_jst(today + timedelta(days=system.review_deadline_days)).astimezone(timezone.utc)
     title = f"{system.name_ja} 定期点検（{today.isoformat()}）"

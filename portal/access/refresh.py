@@ -16,8 +16,9 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 
 from portal.access import notify
-from portal.access.cap import settle_departments, state_on_entry, state_values
-from portal.access.cap_rules import decision_in_state
+from portal.access.cap import cap_specs, headcounts, holders, lock_department, state_on_entry, state_values
+from portal.access.cap_excess import check_excesses
+from portal.access.cap_rules import decision_in_state, room
 from portal.access.decision import (
     AccessFacts,
     Decision,
@@ -28,7 +29,7 @@ from portal.access.decision import (
 )
 from portal.access.facts import GrantRow, Pair, gather_facts
 from portal.access.models import AccessDecision, AccessEvent, AccessGrant, ReviewCampaign, ReviewItem
-from portal.access.transfers import note_transfers
+from portal.access.transfer_moves import note_transfers
 from portal.access.waiting import release_requests_awaiting_training
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow
@@ -39,6 +40,7 @@ from portal.training.status import jst_today
 BATCH = 2000
 _EVENT_FOR_STATE = {"in_force": "resumed", "suspended": "suspended", "expired": "expired",
                     "waiting_for_room": "queued"}
+_FILLING = "access_cap_filling"
 
 
 def _target_pairs(person_ids, system_ids) -> list[Pair]:
@@ -160,3 +162,43 @@ def _mark_reviews_missed(grant_id: int, now: datetime) -> None:
         update(ReviewItem).where(ReviewItem.grant_id == grant_id, ReviewItem.outcome == "pending",
                                  ReviewItem.campaign_id.in_(campaign_ids)).values(outcome="missed")
     )
+
+
+def settle_departments(system_ids, *, check_excess: bool, now: datetime) -> None:
+    """After a refresh: bring the oldest waiting grants into force where places are free; report excesses."""
+    system_ids = sorted(set(system_ids))
+    if not system_ids or db.session.info.get(_FILLING):
+        return
+    db.session.info[_FILLING] = True
+    try:
+        _fill_vacancies(system_ids, now)
+        if check_excess:
+            check_excesses(system_ids, now)
+    finally:
+        db.session.info.pop(_FILLING, None)
+
+
+def _fill_vacancies(system_ids: list[int], now: datetime) -> None:
+    queues = db.session.execute(select(AccessGrant.system_id, AccessGrant.department_id).distinct().where(
+        AccessGrant.system_id.in_(system_ids), AccessGrant.state == "waiting_for_room")).all()
+    if not queues:
+        return
+    specs = cap_specs(system_ids, {d for _, d in queues})
+    counts = headcounts({d for _, d in queues})
+    held = holders(system_ids, {d for _, d in queues})
+    for system_id, department_id in queues:
+        spec = specs.get((system_id, department_id))
+        limit = None if spec is None else spec.limit(counts.get(department_id, 0))
+        free = room(limit, held[(system_id, department_id)].in_force)
+        if free == 0:
+            continue
+        lock_department(system_id, department_id)
+        waiting = db.session.execute(select(AccessGrant.id, AccessGrant.person_id).where(
+            AccessGrant.system_id == system_id, AccessGrant.department_id == department_id,
+            AccessGrant.state == "waiting_for_room").order_by(AccessGrant.waiting_since, AccessGrant.id)).all()
+        for grant_id, person_id in waiting:
+            # Through the refresh: the grant's rules are checked first, then the cap, oldest first.
+            refresh_access_decisions([person_id], system_ids=[system_id], now=now)
+            state = db.session.scalar(select(AccessGrant.state).where(AccessGrant.id == grant_id))
+            if state == "waiting_for_room":
+                break  # no room left (or older grants still wait)

@@ -10,10 +10,9 @@ from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 
-from portal.access.cap import settle_departments
 from portal.access.cap_rules import CapSpec
 from portal.access.models import ApiToken, DepartmentCap, ProtectedSystem
-from portal.access.refresh import refresh_access_decisions
+from portal.access.refresh import refresh_access_decisions, settle_departments
 from portal.access.services import AccessError
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow

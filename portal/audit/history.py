@@ -1,7 +1,7 @@
 """History tables reconciled with the audit chain: a row deleted or edited after the fact is found.
 
-Features register the append-only history tables their reports read (register_history_table, at
-app start-up: the audit layer knows no feature). Every row such a table gains through the session
+Features register the append-only history tables their reports read (services.register_history_table,
+at app start-up: the audit layer knows no feature). Every row such a table gains through the session
 is sealed into the next audit event of the same transaction: record_event adds
 {"history": {table: {"ids": "3-5,9", "count": 4, "digest": …}}} to the event's details, so the
 seal is covered by the event's hash. A transaction that adds history rows and no audit event
@@ -25,21 +25,15 @@ from portal.audit.models import AuditEvent
 from portal.extensions import db
 
 _TABLES: dict[str, Table] = {}
-#: Tables every row of which must be sealed: a row in no seal is reported (see register_history_table).
+#: Tables every row of which must be sealed: a row in no seal is reported (see services.register_history_table).
 _ALWAYS_SEALED: set[str] = set()
 _PENDING = "audit_history_pending"
 #: Seals of at most this many rows also keep each row's digest, so an edit names its row.
 ROW_DIGESTS_UP_TO = 50
 
 
-def register_history_table(table: Table, always_sealed: bool = True) -> None:
-    """Seal the rows of this append-only table into the audit chain (idempotent; at app start-up).
-
-    always_sealed: every row is written with an audit event (one is added at commit if needed), so
-    a row in no seal was added outside the portal. Otherwise rows are sealed with the audit event
-    that follows them in their transaction, when there is one (e.g. a person's history row by
-    the HR import's event, not when a person is created one at a time without an event).
-    """
+def track_history_table(table: Table, always_sealed: bool = True) -> None:
+    """Start sealing this table's new rows (the bookkeeping of services.register_history_table)."""
     _TABLES[table.name] = table
     if always_sealed:
         _ALWAYS_SEALED.add(table.name)
@@ -139,17 +133,17 @@ def take_seals(session: Session) -> dict[str, dict]:
     return seals
 
 
-def _before_commit(session: Session) -> None:
+def tables_unsealed_at_commit(session: Session) -> list[str]:
+    """Tables with rows no event sealed yet, when one of them must always be sealed (services records
+    a "history.recorded" event for them before the commit); else forget the rows and return []."""
     session.flush()  # rows still only added are sealed too
     pending = session.info.get(_PENDING)
     if not pending:
-        return
+        return []
     if not set(pending) & _ALWAYS_SEALED:
         session.info.pop(_PENDING, None)
-        return
-    from portal.audit.services import record_event
-
-    record_event(None, "history.recorded", object_type="history", object_id=",".join(sorted(pending))[:80])
+        return []
+    return sorted(pending)
 
 
 def _forget(session: Session) -> None:
@@ -160,7 +154,6 @@ def _forget(session: Session) -> None:
 def _install() -> None:
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
-        event.listen(Session, "before_commit", _before_commit)
         event.listen(Session, "after_commit", _forget)
         event.listen(Session, "after_rollback", _forget)
 

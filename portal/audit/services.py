@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import select, text
+from sqlalchemy import Table, event, select, text
+from sqlalchemy.orm import Session
 
 from portal.audit.anchors import anchor_line, append_anchor
 from portal.audit.chain import GENESIS_HASH, KEYED, ChainReport, event_hash
-from portal.audit.history import take_seals
+from portal.audit.history import tables_unsealed_at_commit, take_seals, track_history_table
 from portal.audit.keys import current_keyring
 from portal.audit.models import AuditEvent
 from portal.audit.queries import check_audit_trail
@@ -103,6 +104,25 @@ def record_event(
     session.add(event)
     session.flush()
     return event
+
+
+def register_history_table(table: Table, always_sealed: bool = True) -> None:
+    """Seal the rows of this append-only table into the audit chain (idempotent; at app start-up).
+
+    always_sealed: every row is written with an audit event (one is added at commit if needed), so
+    a row in no seal was added outside the portal. Otherwise rows are sealed with the audit event
+    that follows them in their transaction, when there is one (e.g. a person's history row by
+    the HR import's event, not when a person is created one at a time without an event).
+    """
+    track_history_table(table, always_sealed)
+    if not event.contains(Session, "before_commit", _record_unsealed_history):
+        event.listen(Session, "before_commit", _record_unsealed_history)
+
+
+def _record_unsealed_history(session: Session) -> None:
+    tables = tables_unsealed_at_commit(session)
+    if tables:
+        record_event(None, "history.recorded", object_type="history", object_id=",".join(tables)[:80])
 
 
 def record_export(actor, export_format: str, criteria: dict[str, Any], up_to_seq: int, rows: int) -> AuditEvent:

@@ -1,4 +1,4 @@
-"""The audit blueprint; views.py adds its pages."""
+"""The audit pages' blueprint (still named "audit": /audit/…); views.py adds its pages."""
 from __future__ import annotations
 
 from flask import Blueprint

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 from flask_babel import gettext as _
 
 from portal.audit.criteria import AuditCriteria
-from portal.audit.queries import iter_export_rows
+from portal.audit_pages.queries import iter_export_rows
 from portal.core.exports import Sheet, csv_response, rows_in_app_context, xlsx_response
 from portal.core.timeutil import as_utc, to_jst
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from portal.audit import exporting
 from portal.audit.criteria import AuditCriteria
-from portal.audit.queries import chain_head, count_events
+from portal.audit.queries import chain_head
 from portal.audit.services import record_export
+from portal.audit_pages import exporting
+from portal.audit_pages.queries import count_events
 from portal.core.exports import Sheet, csv_lines, write_xlsx
 from portal.core.timeutil import as_utc
 from portal.extensions import db

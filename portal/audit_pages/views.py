@@ -8,8 +8,6 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.audit import exporting
-from portal.audit.blueprint import bp
 from portal.audit.chain import (
     BAD_ANCHOR,
     CUT_OFF,
@@ -20,19 +18,14 @@ from portal.audit.chain import (
     UNKEYED_AFTER_KEYED,
     UNKNOWN_KEY,
 )
-from portal.audit.forms import DATE_FIELDS, AuditFilterForm
 from portal.audit.history import check_history, registered_tables
-from portal.audit.jobs import start_audit_export
-from portal.audit.queries import (
-    chain_head,
-    check_audit_trail,
-    count_events,
-    event_detail,
-    known_actions,
-    page_of_events,
-    up_to_seq_for,
-)
+from portal.audit.queries import chain_head, check_audit_trail
 from portal.audit.services import record_export
+from portal.audit_pages import exporting
+from portal.audit_pages.blueprint import bp
+from portal.audit_pages.forms import DATE_FIELDS, AuditFilterForm
+from portal.audit_pages.jobs import start_audit_export
+from portal.audit_pages.queries import count_events, event_detail, known_actions, page_of_events, up_to_seq_for
 from portal.core.access import roles_required
 from portal.core.timeutil import to_jst
 from portal.extensions import db, limiter
