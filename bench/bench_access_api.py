@@ -21,7 +21,7 @@ server, and p99 ≤ 5 ms at 1,000 requests a second. wrk runs from the same mach
      connections' fixed 20 ms pauses make bursts. Its figure is printed too, for comparison.
 
     .venv/bin/python bench/bench_access_api.py [--people 50000] [--share 0.5] [--sqlite] [--duration 6] [--rounds 5]
-        [--worker-class gthread|sync] [--threads 1] [--workers 2]
+        [--worker-class gthread|sync] [--threads 1] [--workers 2] [--lookup hand|core]
 
 Needs wrk (apt-get install -y wrk). The load generators run on the same 2 cores as the server, and so
 does anything else on the machine: the load average is printed at the start and the end.
@@ -214,6 +214,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rate", type=int, default=TARGET_RATE, help="requests/s of the open-loop run")
+    parser.add_argument("--lookup", default="hand", choices=("hand", "core"),
+                        help="the API's lookup: decision_query.py's, or SQLAlchemy Core (bench_decision_query.py)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk): SKIPPED")
@@ -234,7 +236,10 @@ def main() -> int:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-               "--worker-class", args.worker_class, "--log-level", "warning", "portal:create_app()"]
+               "--worker-class", args.worker_class, "--log-level", "warning",
+               "portal:create_app()" if args.lookup == "hand" else "bench_decision_query:portal_with_core_lookup()"]
+    if args.lookup == "core":
+        env["PYTHONPATH"] = str(ROOT / "bench")
     if args.worker_class == "gthread":
         command[5:5] = ["--threads", str(args.threads)]
     server = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
@@ -287,16 +292,20 @@ def main() -> int:
           f"on {os.cpu_count()} CPUs")
     print(f"/healthz: {health:,.0f} requests/s (wrk, 16 connections, {args.rounds} × {args.duration} s, "
           f"gunicorn {workers})")
-    print(f"decision API: {decision:,.0f} requests/s")
+    print(f"decision API ({args.lookup} lookup): {decision:,.0f} requests/s")
     print(f"throughput ratio (median of {args.rounds} alternating rounds): {ratio:.0%} "
-          f"[{', '.join(f'{r:.0%}' for r in ratios)}] ({'ok' if ok_ratio else 'TOO SLOW'}; target ≥ {TARGET_RATIO:.0%})")
-    print(f"load average at the end: {load[0]:.1f} on {os.cpu_count()} CPUs (other work on the machine skews absolute figures)")
+          f"[{', '.join(f'{r:.0%}' for r in ratios)}] "
+          f"({'ok' if ok_ratio else 'TOO SLOW'}; target ≥ {TARGET_RATIO:.0%})")
+    print(f"load average at the end: {load[0]:.1f} on {os.cpu_count()} CPUs "
+          "(other work on the machine skews absolute figures)")
     print(f"for comparison, wrk closed loop with delay() (24 connections, 20 ms pauses): {wrk_rate:,.0f} requests/s, "
           f"p50 {wrk_percentiles.get('50', 0):.2f} ms, p99 {wrk_percentiles.get('99', 0):.2f} ms (not the target "
           f"figure)")
-    print(f"open loop at {args.rate:,} requests/s for {args.duration * 2} s: {open_loop['completed_rate']:,.0f} answered/s, "
+    print(f"open loop at {args.rate:,} requests/s for {args.duration * 2} s: "
+          f"{open_loop['completed_rate']:,.0f} answered/s, "
           f"{errors} errors; latency from the scheduled moment p50 {open_loop['p50']:.2f} ms, "
-          f"p90 {open_loop['p90']:.2f} ms, p99 {p99:.2f} ms, p99.9 {open_loop['p99.9']:.2f} ms, max {open_loop['max']:.1f} ms; "
+          f"p90 {open_loop['p90']:.2f} ms, p99 {p99:.2f} ms, p99.9 {open_loop['p99.9']:.2f} ms, "
+          f"max {open_loop['max']:.1f} ms; "
           f"generator late by up to {open_loop['max_lag_ms']:.1f} ms, {open_loop['connections']} connections, "
           f"generator CPU {open_loop['generator_cpu_s']:.1f} s "
           f"({'ok' if ok_p99 else 'TOO SLOW'}; target p99 ≤ {TARGET_P99_MS} ms at {TARGET_RATE} requests/s)")
