@@ -228,7 +228,8 @@ def main() -> int:
             per_minute = pdfs / elapsed * 60
             fast, small = per_minute >= PER_MINUTE_TARGET, memory.pss_mb <= MEMORY_TARGET_MB
             ok &= fast and small
-            print(f"bulk export (--jobs {args.jobs}): {pdfs} certificates in {elapsed:.1f} s = {per_minute:.0f} a minute "
+            print(f"bulk export (--jobs {args.jobs}): {pdfs} certificates in {elapsed:.1f} s "
+                  f"= {per_minute:.0f} a minute "
                   f"({'ok' if fast else 'TOO SLOW'}; target ≥ {PER_MINUTE_TARGET}); {_load()}", flush=True)
             print(f"  CPU: {cpu:.1f} s for the export's processes = {cpu / pdfs * 1000:.1f} ms a certificate "
                   f"(≈ {2 * 60 / (cpu / pdfs):.0f} a minute if 2 cores were free for it; contention inflates CPU "

@@ -135,7 +135,8 @@ def main() -> int:
             print(f"{n} consumer(s): {run['done']} certificates in {run['elapsed']:.1f} s = "
                   f"{run['per_minute']:.0f} a minute; CPU {run['cpu_ms']:.1f} ms a certificate; peak "
                   f"{run['peak_mb']:.0f} MB per consumer ({'ok' if memory_ok else 'TOO MUCH'}; target ≤ "
-                  f"{MEMORY_TARGET_MB} MB); longest wait for progress {run['gap']:.1f} s ({'ok' if gap_ok else 'TOO SLOW'}; "
+                  f"{MEMORY_TARGET_MB} MB); longest wait for progress {run['gap']:.1f} s "
+                  f"({'ok' if gap_ok else 'TOO SLOW'}; "
                   f"target ≤ {PROGRESS_TARGET_S:.0f} s); ZIP {problem or 'complete and valid'}"
                   f"{' after kill -9 of a consumer' if args.kill and n == 2 else ''}; {_load()}", flush=True)
         ratio = runs[2]["per_minute"] / runs[1]["per_minute"]

@@ -35,7 +35,8 @@ def editions(target_bytes: int = 30_000) -> tuple[str, str]:
     while sum(len(s.encode()) for s in sections) < target_bytes:
         number = len(sections) + 1
         body = "\n\n".join(_paragraph(rng) for _ in range(rng.randint(3, 6)))
-        sections.append(f"## 第{number}条 {{#article-{number}}}\n\n{body}\n\n- {_paragraph(rng)}\n- {_paragraph(rng)}\n")
+        sections.append(f"## 第{number}条 {{#article-{number}}}\n\n{body}\n\n"
+                        f"- {_paragraph(rng)}\n- {_paragraph(rng)}\n")
     old = "# 規程\n\n" + "\n".join(sections)
     changed = []
     for index, section in enumerate(sections):

@@ -221,7 +221,8 @@ def _answers(url: str) -> dict[str, dict]:
             for index, drawn in enumerate(attempt.drawn):
                 right = key[drawn["id"]]
                 wrong = attempt.id % 2 == 0 and index < 2  # two wrong of six: below the pass mark of 5
-                posted[f"answer-{drawn['id']}"] = [c for c in drawn["choices"] if c not in right][:1] if wrong else right
+                wrong_choice = [c for c in drawn["choices"] if c not in right][:1]
+                posted[f"answer-{drawn['id']}"] = wrong_choice if wrong else right
             fields[str(attempt.id)] = posted
         db.engine.dispose()
     return fields
@@ -326,8 +327,9 @@ def run(backend: str, people: int, workers: int, threads: int, worker_class: str
                     else ", PostgreSQL backends not on this machine" if backend == "postgres" else "")
     print(f"{backend:<10} {people} submissions at once (gunicorn {workers} {worker_class} workers × {threads} "
           f"thread{'s' if threads > 1 else ''}, {limiter_note}; "
-          f"{warmup} uncounted warm-up submissions first): p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms, "
-          f"all done in {wall * 1000:.0f} ms; errors {errors}, duplicates {duplicates}; graded attempts in the database "
+          f"{warmup} uncounted warm-up submissions first): p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+          f"max {latencies[-1]:.0f} ms, all done in {wall * 1000:.0f} ms; errors {errors}, "
+          f"duplicates {duplicates}; graded attempts in the database "
           f"{counts['graded']} (passed {counts['passed']}, failed {counts['failed']}); {REPLAYS} concurrent replays → "
           f"{sum(1 for s in replays if s == 409)}×409 — {'ok' if ok else 'MISSED'} (target p95 ≤ {P95_TARGET_MS} ms)",
           flush=True)

@@ -113,14 +113,15 @@ def machine_cpu() -> dict[str, int]:
 
 
 def machine_cpu_shares(before: dict[str, int], after: dict[str, int]) -> str:
-    """How the machine's CPUs spent an interval: busy (user, system, interrupts), idle, and taken by the host (steal)."""
+    """How the machine's CPUs spent an interval: busy (user, system, interrupts), idle, taken by the host (steal)."""
     spent = {kind: after[kind] - before[kind] for kind in before}
     total = sum(spent.values()) or 1
     user = spent["user"] + spent["nice"]
     idle = spent["idle"] + spent["iowait"]
     total_busy = total - idle - spent.get("steal", 0)
     return (f"machine busy {100 * total_busy / total:.0f}% (user {100 * user / total:.0f}%, "
-            f"system {100 * spent['system'] / total:.0f}%, interrupts {100 * (spent['irq'] + spent['softirq']) / total:.0f}%), "
+            f"system {100 * spent['system'] / total:.0f}%, "
+            f"interrupts {100 * (spent['irq'] + spent['softirq']) / total:.0f}%), "
             f"idle {100 * idle / total:.0f}%, taken by the host (steal) {100 * spent.get('steal', 0) / total:.0f}%")
 
 

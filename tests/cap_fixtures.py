@@ -68,7 +68,7 @@ def decision(world, person: Person) -> tuple[bool, list[str]]:
 
 
 def over_cap_without_record(system_ids=None) -> list[tuple[int, int, int]]:
-    """(system, department, excess) of departments over their cap that neither an override nor an open excess explains."""
+    """(system, department, excess) of departments over their cap that no override nor open excess explains."""
     system_ids = system_ids or list(db.session.scalars(select(ProtectedSystem.id)))
     specs = cap_specs(system_ids)
     counts = headcounts({d for _, d in specs})

@@ -205,7 +205,7 @@ def test_odd_employee_numbers_are_just_unknown(client, world, clock, employee):
 
 
 def test_a_connection_the_database_dropped_is_replaced_without_failing_the_call(client, world, clock, database_url):
-    """The decision API's connections skip the pool's ping: a dropped one is noticed, replaced, and the call answered."""
+    """The decision API's connections skip the pool's ping: a dropped one is noticed, replaced, the call answered."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no server to drop connections")
     token = token_for(world)

@@ -93,7 +93,8 @@ def test_errors_are_identical_and_revocation_is_seen_at_once(paths, world, clock
     missing = _same(paths, token, system="customer-info")
     assert missing.status_code == 400 and missing.json["error"] == "missing_parameter"
     wrong = _same(paths, "nope")
-    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"] == 'Bearer realm="portal", error="invalid_token"'
+    assert wrong.status_code == 401
+    assert wrong.headers["WWW-Authenticate"] == 'Bearer realm="portal", error="invalid_token"'
     assert _same(paths, token).status_code == 200
     revoke_api_token(world.admin,
                      db.session.scalars(select(ApiToken).where(ApiToken.system_id == world.system.id)).one())

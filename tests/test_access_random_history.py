@@ -60,7 +60,8 @@ class History:
     def grant(self) -> None:
         holders = {g.person_id for g in self._live()}
         # A request of an untrained person waits for the training (awaiting_training): no second one meanwhile.
-        waiting = set(db.session.scalars(select(AccessRequest.person_id).where(AccessRequest.status.in_(OPEN_STATUSES))))
+        waiting = set(db.session.scalars(
+            select(AccessRequest.person_id).where(AccessRequest.status.in_(OPEN_STATUSES))))
         people = [p for p in self.employees
                   if p.active and p.id not in holders | waiting and approver_ids_for(p)]
         trained = [p for p in people if p.id not in self.untrained]
@@ -138,7 +139,8 @@ class History:
             refresh_access_decisions([person.id])
 
     def confirm(self) -> None:
-        pending = db.session.scalars(select(TransferConfirmation).where(TransferConfirmation.outcome == "pending")).all()
+        pending = db.session.scalars(
+            select(TransferConfirmation).where(TransferConfirmation.outcome == "pending")).all()
         pending = [c for c in pending if c.grant.state in LIVE and approver_ids_for(c.person) - {c.person_id}]
         if pending:
             confirmation = self.rng.choice(pending)

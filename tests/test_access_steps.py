@@ -132,7 +132,8 @@ def test_a_second_revocation_is_told_and_writes_nothing(app, world, clock):
     db.session.commit()
     url = f"/access/grants/{grant.id}"
     response = _post(_browser(app, world.manager), f"{url}/revoke", url, {"reason": "重ねて取消"})
-    assert response.status_code == 409 and "この権限はすでに𠮷田 誠さんが取り消しました" in response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "この権限はすでに𠮷田 誠さんが取り消しました" in response.get_data(as_text=True)
     assert _count("access.revoked") == 1
 
 

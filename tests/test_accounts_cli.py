@@ -61,7 +61,8 @@ def test_a_password_that_breaks_the_rules_is_asked_again(app, make_person):
     typed = _twice("short") + _twice("S0003-is-my-number-x") + _twice()
     result = _run(app, "create-admin", "S0003", typed=typed)
     assert result.exit_code == 0, result.output
-    assert "12文字以上にしてください。" in result.output and "パスワードに社員番号を含めないでください。" in result.output
+    assert "12文字以上にしてください。" in result.output
+    assert "パスワードに社員番号を含めないでください。" in result.output
 
 
 def test_two_different_entries_are_asked_again_and_three_bad_tries_give_up(app, make_person):

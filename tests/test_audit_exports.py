@@ -125,7 +125,8 @@ def test_csv_response_is_a_streamed_attachment(app):
         try:
             assert response.is_streamed
             assert response.mimetype == "text/csv"
-            assert "filename*=UTF-8''%E7%9B%A3%E6%9F%BB%E3%83%AD%E3%82%B0.csv" in response.headers["Content-Disposition"]
+            disposition = response.headers["Content-Disposition"]
+            assert "filename*=UTF-8''%E7%9B%A3%E6%9F%BB%E3%83%AD%E3%82%B0.csv" in disposition
             assert response.get_data().decode("utf-8-sig").splitlines()[1] == '"\'=x"'
         finally:
             response.close()

@@ -93,7 +93,8 @@ def test_a_quarterly_campaign_starts_by_itself_once_three_months_after_the_last(
     started = campaigns[1]
     assert started.started_by_id is None and started.recurrence_key == f"after:{first.id}"
     assert started.deadline.replace(tzinfo=timezone.utc) == _at(date(2026, 7, 16), 0)  # end of 15 July, JST
-    assert db.session.scalars(select(ReviewItem.grant_id).where(ReviewItem.campaign_id == started.id)).all() == [grant.id]
+    items = db.session.scalars(select(ReviewItem.grant_id).where(ReviewItem.campaign_id == started.id)).all()
+    assert items == [grant.id]
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.review_started")
                                .order_by(AuditEvent.seq.desc())).first()
     assert event.actor_label == "" and "定期点検" in event.reason and "3か月" in event.reason

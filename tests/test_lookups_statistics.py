@@ -98,7 +98,8 @@ def test_bad_date_ranges_are_refused_naming_the_field(app, lw):
     assert response.status_code == 400
     assert "入力内容に問題があります" in response.get_data(as_text=True)
     assert auditor.get(f"/lookups/statistics.csv?{reversed_range}").status_code == 400
-    response = auditor.get("/lookups/statistics?first-year=2026&first-month=13&first-day=1&last-year=2026&last-month=4&last-day=1")
+    response = auditor.get("/lookups/statistics?first-year=2026&first-month=13&first-day=1"
+                           "&last-year=2026&last-month=4&last-day=1")
     assert response.status_code == 400
 
 

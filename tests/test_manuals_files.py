@@ -136,7 +136,8 @@ def _question(qid="q-3", section="rules", kind="single", ja="問い", rest=None)
     (_question(qid="purpose-1"), "duplicate_id"),
     (_question(ja='""'), "missing_text_ja"),
     (_question(kind="essay"), "bad_kind"),
-    (_question(rest="    correct: [a]\n    colour: red\n    choices:\n      - {id: a, ja: あ}\n      - {id: b, ja: い}\n"),
+    (_question(rest="    correct: [a]\n    colour: red\n"
+                    "    choices:\n      - {id: a, ja: あ}\n      - {id: b, ja: い}\n"),
      "unknown_key"),
     (_question(kind="true_false", rest="    correct: maybe\n"), "true_false_correct"),
 ])

@@ -278,7 +278,8 @@ def test_revoked_certificates_stop_counting_in_every_read_over_random_histories(
                 ManualEdition.manual_id == manual.id))])
             counting = db.session.scalar(select(func.count(Attestation.id)).where(
                 Attestation.person_id == person.id, Attestation.edition_id == edition.id,
-                ~select(CertificateRevocation.id).where(CertificateRevocation.attestation_id == Attestation.id).exists()))
+                ~select(CertificateRevocation.id)
+                .where(CertificateRevocation.attestation_id == Attestation.id).exists()))
             if not counting:  # one that counts per edition: a new cycle only after a revocation
                 _attest_for_real(person.id, edition, _moment(clock - timedelta(days=rng.choice([0, 3, 370])), rng), rng)
         elif event == "revoke":

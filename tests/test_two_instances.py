@@ -197,7 +197,8 @@ def _forget_run(app) -> None:
 def test_two_instances_share_sessions_sign_in_counts_and_jobs(app, database_url, make_department, make_person,
                                                               tmp_path):
     if not database_url.startswith("postgresql"):
-        pytest.skip("two instances share one PostgreSQL database: runs on the PostgreSQL backend (PORTAL_TEST_POSTGRES_URL)")
+        pytest.skip("two instances share one PostgreSQL database: runs on the PostgreSQL backend "
+                    "(PORTAL_TEST_POSTGRES_URL)")
     _redis_or_skip()
     department = make_department("SALES", name_ja="営業企画部")
     admin = make_person(f"S{RUN}", roles=("admin",), department=department, name="渡辺 聡")

@@ -226,7 +226,8 @@ def _review(cast: Cast) -> Scene:
             AccessEvent.grant_id == grant.id, AccessEvent.kind == "reviewed")) == 1
         kept = row.outcome == "kept"
         return Outcome(["access.reviewed"] if kept else ["access.reviewed", "access.revoked"], 0 if kept else 1,
-                       f"この権限はすでに{row.reviewed_by.name}さんが点検し、{'継続とし' if kept else '取り消し'}ました")
+                       f"この権限はすでに{row.reviewed_by.name}さんが点検し、"
+                       f"{'継続とし' if kept else '取り消し'}ました")
 
     return Scene(f"/access/review-items/{item.id}",
                  [("m1", 0, {f"{prefix}-decision": "keep", f"{prefix}-reason": "引き続き業務で必要"}),

@@ -111,7 +111,8 @@ def _recount_revoked():
     """Certificates revoked before this migration stop counting now."""
     assignments = ", ".join(f"{target} = ({_COUNTING.format(column=_SOURCE[target])})" for target in _ATTESTED)
     op.execute(f"UPDATE training_progress SET {assignments} WHERE EXISTS (SELECT 1 FROM attestations a "
-               "JOIN certificate_revocations r ON r.attestation_id = a.id WHERE a.person_id = training_progress.person_id "
+               "JOIN certificate_revocations r ON r.attestation_id = a.id "
+               "WHERE a.person_id = training_progress.person_id "
                "AND a.manual_id = training_progress.manual_id)")
 
 

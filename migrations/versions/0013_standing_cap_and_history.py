@@ -98,7 +98,8 @@ def _grant_columns():
     _sqlite_rewrite("access_grants", [
         (OLD_STATES, NEW_STATES),
         ("CONSTRAINT fk_access_grants_granted_by_id_people",
-         "CONSTRAINT fk_access_grants_department_id_departments FOREIGN KEY(department_id) REFERENCES departments (id), "
+         "CONSTRAINT fk_access_grants_department_id_departments "
+         "FOREIGN KEY(department_id) REFERENCES departments (id), "
          "CONSTRAINT fk_access_grants_granted_by_id_people"),
     ])
 
@@ -114,7 +115,8 @@ def _event_department():
     _sqlite_rewrite("access_events", [
         (_kinds(OLD_KINDS), _kinds(NEW_KINDS)),
         ("CONSTRAINT fk_access_events_actor_id_people",
-         "CONSTRAINT fk_access_events_department_id_departments FOREIGN KEY(department_id) REFERENCES departments (id), "
+         "CONSTRAINT fk_access_events_department_id_departments "
+         "FOREIGN KEY(department_id) REFERENCES departments (id), "
          "CONSTRAINT fk_access_events_actor_id_people"),
     ])
 

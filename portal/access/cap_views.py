@@ -1,4 +1,5 @@
-"""The standing cap on the pages: the waiting queue and its override, transfers to approve again, states by the clock."""
+"""The standing cap on the pages: the waiting queue and its override, transfers to approve again, states by
+the clock."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
@@ -23,7 +24,7 @@ from portal.org.history import PersonDepartmentHistory
 
 
 def _install(_state) -> None:
-    """Seal the history tables the access reports read into the audit chain (see portal.audit.history and services.register_history_table)."""
+    """Seal the history tables the access reports read into the audit chain (see portal.audit.history)."""
     register_history_table(AccessEvent.__table__)
     register_history_table(CoverageSnapshot.__table__)
     register_history_table(PersonDepartmentHistory.__table__, always_sealed=False)

@@ -24,7 +24,8 @@ class RequestForm(FlaskForm):
                          validate_choice=False)
     explanation = TextAreaField(
         _l("What you need it for"),
-        description=_l("Say which task, for which customers or orders, and why you cannot ask an authorised colleague. At least 20 letters or digits."),
+        description=_l("Say which task, for which customers or orders, and why you cannot ask an authorised "
+                       "colleague. At least 20 letters or digits."),
         validators=[DataRequired(message=_l("Explain what you need the access for.")), Length(max=2000)])
 
 
@@ -51,7 +52,8 @@ class GrantForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), description=REASON_HELP,
                            validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),
                                        Length(max=1000)])
-    override_cap = BooleanField(_l("Grant above the department's cap (the reason above is recorded as the override reason)"))
+    override_cap = BooleanField(
+        _l("Grant above the department's cap (the reason above is recorded as the override reason)"))
 
 
 class ReasonForm(FlaskForm):
@@ -139,7 +141,8 @@ class SystemForm(FlaskForm):
                                        validators=[InputRequired(message=_l("Enter a number of days from 1 to 365."))])
     review_every_months = IntegerField(
         _l("Recurring review every (months)"),
-        description=_l("A review campaign starts by itself this many months after the last one began, e.g. 3 for quarterly. Empty: only by hand."),
+        description=_l("A review campaign starts by itself this many months after the last one began, e.g. 3 "
+                       "for quarterly. Empty: only by hand."),
         validators=[Optional()])
     review_deadline_days = IntegerField(
         _l("Recurring review deadline (days)"), default=14, description=_l("Empty: 14 days."),
@@ -150,7 +153,9 @@ class CapsForm(FlaskForm):
     """A grant owner sets per-department caps, one DEPARTMENT-CODE=PERCENT per line."""
 
     caps = TextAreaField(_l("Caps per department"),
-                         description=_l("One line per department: DEPARTMENT-CODE=PERCENT of headcount, e.g. CUST-FRONT=52%, or a number of people, e.g. SALES-PLAN=3人. Departments not listed have no cap."),
+                         description=_l("One line per department: DEPARTMENT-CODE=PERCENT of headcount, e.g. "
+                                        "CUST-FRONT=52%, or a number of people, e.g. SALES-PLAN=3人. Departments "
+                                        "not listed have no cap."),
                          validators=[Optional(), Length(max=20000)])
     reason = TextAreaField(_l("Reason"), description=_l("Recorded in the audit trail."),
                            validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),

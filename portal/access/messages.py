@@ -93,14 +93,16 @@ ERRORS = {
     "purposes_invalid": _l("Each purpose must be different and at most 200 characters."),
     "max_grant_days_invalid": _l("Enter a number of days from 1 to 3660."),
     "request_expiry_days_invalid": _l("Enter a number of days from 1 to 365."),
-    "review_every_months_invalid": _l("Enter the review interval as a number of months from 1 to 24, or leave it empty."),
+    "review_every_months_invalid": _l("Enter the review interval as a number of months from 1 to 24, or leave it "
+                                      "empty."),
     "review_deadline_days_invalid": _l("Enter the review deadline as a number of days from 1 to 90."),
     "manual_unknown": _l("These manuals do not exist: %(names)s"),
     "person_unknown": _l("These employee numbers do not exist: %(names)s"),
     "not_grant_owner_role": _l("Grant owners must be active people with the grant owner role: %(names)s"),
     "department_unknown": _l("These departments do not exist: %(names)s"),
     "cap_invalid": _l("Each cap must be a percentage from 0 to 100, or a number of people."),
-    "caps_line_invalid": _l("Line %(line)s: write DEPARTMENT-CODE=PERCENT or DEPARTMENT-CODE=PEOPLE人, for example CUST-FRONT=52%% or SALES-PLAN=3人."),
+    "caps_line_invalid": _l("Line %(line)s: write DEPARTMENT-CODE=PERCENT or DEPARTMENT-CODE=PEOPLE人, for "
+                            "example CUST-FRONT=52%% or SALES-PLAN=3人."),
     "token_already_revoked": _l("This token was already revoked."),
     "grant_not_waiting": _l("This grant no longer waits for room: someone decided it meanwhile."),
     "transfer_decided": _l("This move has already been decided."),

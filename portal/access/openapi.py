@@ -78,7 +78,8 @@ def _schemas() -> dict:
                     "pattern": "^(" + "|".join(c for c in REASON_CODES if c != "training_not_current")
                                + r"|training_not_current:[a-z0-9][a-z0-9._-]*)$"}},
                 "valid_until": {"type": ["string", "null"], "format": "date-time",
-                                "description": "Until when this answer holds by time alone (UTC); null: no time limit."},
+                                "description": "Until when this answer holds by time alone (UTC); "
+                                               "null: no time limit."},
                 "decided_at": {"type": "string", "format": "date-time"},
                 "system": {"type": "string"},
                 "employee": {"type": "string"},
@@ -124,7 +125,8 @@ def openapi_document() -> dict:
         "components": {"schemas": _schemas(),
                        "securitySchemes": {
                            "bearerAuth": {"type": "http", "scheme": "bearer",
-                                          "description": "A token of one protected system (portal systems token CODE)."},
+                                          "description": "A token of one protected system "
+                                                         "(portal systems token CODE)."},
                            "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "portal_session",
                                              "description": "The portal's own sign-in session."}}},
     }

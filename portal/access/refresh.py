@@ -2,11 +2,12 @@
 
 Every change that can affect a decision calls refresh_access_decisions in its own transaction:
 grants, revocations, reviews, attestations, certificate revocations, publishing, HR sync. It also
-sends requests that waited for the person's training back to the grant owners once it is current. Each row carries recheck_at,
-the next moment a time rule (expiry, due date, validity, review deadline) can change it; the API
-recomputes a row whose recheck_at has passed before answering, so time never lets a stale allow
-through. Grant state changes found here (suspended, resumed, expired) are recorded in the grant's
-history at the moment they took effect, and in the audit trail.
+sends requests that waited for the person's training back to the grant owners once it is current.
+Each row carries recheck_at, the next moment a time rule (expiry, due date, validity, review
+deadline) can change it; the API recomputes a row whose recheck_at has passed before answering, so
+time never lets a stale allow through. Grant state changes found here (suspended, resumed, expired)
+are recorded in the grant's history at the moment they took effect, and in the audit trail. After
+each refresh, places freed go to the oldest grants waiting for room (`settle_departments`).
 """
 from __future__ import annotations
 

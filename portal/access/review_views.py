@@ -51,7 +51,8 @@ def reviews():
     form = _campaign_form() if viewer().has_role("grant_owner") and systems_owned_by(viewer()) else None
     if form is not None and not form.is_submitted():
         default = to_jst(utcnow()).date() + timedelta(days=14)
-        form.deadline_year.data, form.deadline_month.data, form.deadline_day.data = default.year, default.month, default.day
+        form.deadline_year.data, form.deadline_month.data = default.year, default.month
+        form.deadline_day.data = default.day
     return _list(form)
 
 

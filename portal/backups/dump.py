@@ -1,6 +1,7 @@
 """Taking a backup of the portal's database and restoring it into an empty one.
 
-SQLite: the online backup API copies a consistent snapshot while the portal keeps writing; the copy is checked (PRAGMA integrity_check) before it replaces FILE. PostgreSQL:
+SQLite: the online backup API copies a consistent snapshot while the portal keeps writing; the copy
+is checked (PRAGMA integrity_check) before it replaces FILE. PostgreSQL:
 `pg_dump -Fc` (custom format: compressed, restored with pg_restore), and `pg_restore
 --single-transaction --exit-on-error` into an empty database, so a restore either loads
 everything or nothing. The password travels in PGPASSWORD, never on a command line others can read.

@@ -86,9 +86,8 @@ def load_demo_lookups(now: datetime | None = None) -> dict[str, int]:
             continue
         manager = db.session.get(Person, min(_approvers(requester)))
         approve = goal != "refused"
-        decide_lookup_approval(manager, lookup, approve,
-                               "利用目的が明確で、業務上必要と確認した。" if approve else "お客様への確認で足りるため照会は不要。",
-                               now=asked + timedelta(hours=2))
+        reason = "利用目的が明確で、業務上必要と確認した。" if approve else "お客様への確認で足りるため照会は不要。"
+        decide_lookup_approval(manager, lookup, approve, reason, now=asked + timedelta(hours=2))
         if goal in ("refused", "awaiting_handler"):
             continue
         # HANDLER answers; another grant holder has one in progress (HANDLER does not see it: taken by them).

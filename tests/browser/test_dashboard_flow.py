@@ -27,7 +27,8 @@ def test_manager_reads_the_department_exports_it_and_reminds(page, screenshot_di
     with page.expect_download() as download_info:
         page.get_by_role("link", name="すべての表（Excel）").click()
     download = download_info.value
-    assert download.suggested_filename.startswith("dashboard-CUST-FRONT-") and download.suggested_filename.endswith(".xlsx")
+    name = download.suggested_filename
+    assert name.startswith("dashboard-CUST-FRONT-") and name.endswith(".xlsx")
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     workbook = load_workbook(path)
