@@ -41,6 +41,7 @@ from portal.training.status import jst_today
 BATCH = 2000
 _EVENT_FOR_STATE = {"in_force": "resumed", "suspended": "suspended", "expired": "expired",
                     "waiting_for_room": "queued"}
+#: Set while settle_departments runs: the refreshes it makes do not settle again (no recursion).
 _FILLING = "access_cap_filling"
 
 
