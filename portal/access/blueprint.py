@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, request
+from flask import Blueprint, abort, request
 from flask_login import current_user
 
 from portal.access import messages, notify
@@ -37,16 +37,6 @@ def found(thing):
     if thing is None:
         abort(404)
     return thing
-
-
-def refuse_on_form(form, error) -> None:
-    """Put a service's refusal onto the form field it concerns, or show it as a notice."""
-    text = messages.error_text(error.code, **error.details)
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        flash(text, "error")
-        return
-    field.errors = list(field.errors) + [text]
 
 
 def lost_page(lost, back_url: str):

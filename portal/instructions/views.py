@@ -15,6 +15,7 @@ from portal.core.bounds import accepts_body, parse_id
 from portal.core.errors import conflict_page
 from portal.core.exports import content_disposition
 from portal.core.i18n import current_locale, format_jst
+from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.instructions import queries, rules
@@ -22,7 +23,6 @@ from portal.instructions.blueprint import bp
 from portal.instructions.forms import ActionForm, InstructionForm, RegisterSearchForm
 from portal.instructions.models import InstructionAttachment
 from portal.instructions.services import (
-    InstructionInputError,
     IssueData,
     NotARecipient,
     NothingToRemind,
@@ -160,12 +160,9 @@ def new():
     form.validate()
     try:
         instruction = issue_instruction(actor, _issue_data(form))
-    except InstructionInputError as error:
+    except Refusal as error:
         db.session.rollback()
-        for name, messages in error.errors.items():
-            field = getattr(form, name)
-            if not (name == "acknowledge_by" and field.errors):  # a typo'd date already says why
-                field.errors = [*field.errors, *messages]
+        apply_refusal_to_form(form, error, keep_own_errors=["acknowledge_by"])  # a typo'd date already says why
         instruction = None
     if form.errors or instruction is None:
         db.session.rollback()
