@@ -6,12 +6,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access.blueprint import bp, found, no_auditor_writes, viewer
+from portal.access.blueprint import bp, found, viewer
 from portal.access.forms import SystemForm
 from portal.access.messages import error_text
 from portal.access.models import ApiToken, DepartmentCap, ProtectedSystem
 from portal.access.systems import SystemData, revoke_api_token, save_system
-from portal.core.access import roles_required
+from portal.core.access import no_auditor_writes, roles_required
 from portal.core.i18n import current_locale
 from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.extensions import db

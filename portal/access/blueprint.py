@@ -1,18 +1,17 @@
 """The access blueprint; views.py, grant_views.py, review_views.py and admin_views.py add its pages."""
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort
 from flask_login import current_user
 
-from portal.access import messages, notify
+from portal.access import messages
+from portal.approvals import notices
 from portal.core.errors import conflict_page
 from portal.extensions import db
 from portal.org.models import Person
 
 bp = Blueprint("access", __name__, url_prefix="/access")
-bp.record_once(lambda _state: notify.install())
+bp.record_once(lambda _state: notices.install())
 
 
 @bp.context_processor
@@ -43,15 +42,3 @@ def lost_page(lost, back_url: str):
     """The loser of a race: roll back and say what happened meanwhile (HTTP 409)."""
     db.session.rollback()
     return conflict_page(messages.meanwhile_text(lost), back_url)
-
-
-def no_auditor_writes(view):
-    """Auditors read everything and change nothing: 403 on any write, whatever other roles they hold."""
-
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        if request.method not in ("GET", "HEAD") and current_user.has_role("auditor"):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return guarded

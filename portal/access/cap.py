@@ -22,7 +22,8 @@ from sqlalchemy import and_, func, or_, select, text, update
 
 from portal.access.cap_rules import ADMITTED, OVERRIDDEN, CapSpec, admission, room
 from portal.access.models import AccessEvent, AccessGrant, DepartmentCap
-from portal.access.rules import conflict_of_interest, reason_problem
+from portal.access.rules import conflict_of_interest
+from portal.approvals.rules import reason_problem
 from portal.audit.services import lock_chain, record_event
 from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow

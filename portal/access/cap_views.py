@@ -4,18 +4,19 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from portal.access.blueprint import bp, found, no_auditor_writes, viewer
+from portal.access.blueprint import bp, found, viewer
 from portal.access.cap import admit_over_cap, waiting_queue
 from portal.access.cap_excess import open_excesses
 from portal.access.cap_rules import effective_grant_state
 from portal.access.control_models import CapExcess, CoverageSnapshot, TransferConfirmation
-from portal.access.forms import ApprovalForm, ReasonForm
+from portal.access.forms import ReasonForm
 from portal.access.messages import error_text
 from portal.access.models import AccessEvent, AccessGrant
-from portal.access.queries import approver_ids_for
 from portal.access.transfers import decide_transfer, transfers_waiting_for
+from portal.approvals.forms import ApprovalForm
+from portal.approvals.queries import approver_ids_for
 from portal.audit.history import register_history_table
-from portal.core.access import roles_required
+from portal.core.access import no_auditor_writes, roles_required
 from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.timeutil import utcnow
 from portal.extensions import db

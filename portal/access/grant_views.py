@@ -8,18 +8,19 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, viewer
+from portal.access.blueprint import bp, found, lost_page, viewer
 from portal.access.cap_rules import CapSpec
 from portal.access.coverage import catch_up, coverage_report
 from portal.access.forms import CapsForm, CoverageForm, ReasonForm, date_from_parts, parse_caps
 from portal.access.messages import GRANT_STATE_LABELS, error_text
 from portal.access.models import AccessDecision, AccessGrant, DepartmentCap, ProtectedSystem
-from portal.access.queries import approver_ids_for, grants_of_system, request_history, systems_owned_by
-from portal.access.rules import reason_problem
+from portal.access.queries import grants_of_system, request_history, systems_owned_by
 from portal.access.services import revoke_grant
 from portal.access.systems import set_department_caps
+from portal.approvals.queries import approver_ids_for
+from portal.approvals.rules import reason_problem
 from portal.audit.services import record_event
-from portal.core.access import roles_required, signed_in
+from portal.core.access import no_auditor_writes, roles_required, signed_in
 from portal.core.exports import Sheet, csv_response, xlsx_response
 from portal.core.i18n import current_locale
 from portal.core.refusals import Refusal, apply_refusal_to_form

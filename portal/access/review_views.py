@@ -8,17 +8,18 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, viewer
+from portal.access.blueprint import bp, found, lost_page, viewer
 from portal.access.cap_rules import effective_grant_state
 from portal.access.decision import end_of_day_jst
 from portal.access.forms import CampaignForm, ReviewForm, date_from_parts
 from portal.access.grant_views import visible_systems
 from portal.access.messages import REVIEW_OUTCOME_LABELS, error_text
 from portal.access.models import ReviewCampaign, ReviewItem
-from portal.access.queries import approver_ids_for, campaign_items, systems_owned_by
+from portal.access.queries import campaign_items, systems_owned_by
 from portal.access.reviews import apply_review_deadlines, remind_reviewers, review_grant, start_campaign
+from portal.approvals.queries import approver_ids_for
 from portal.audit.services import record_event
-from portal.core.access import roles_required
+from portal.core.access import no_auditor_writes, roles_required
 from portal.core.exports import Sheet, csv_response, xlsx_response
 from portal.core.i18n import current_locale
 from portal.core.refusals import Refusal, apply_refusal_to_form

@@ -13,10 +13,10 @@ from sqlalchemy import exists, insert, select, update
 
 from portal.access import notify
 from portal.access.models import AccessEvent, AccessGrant, ReviewCampaign, ReviewItem
-from portal.access.queries import approver_ids_for
 from portal.access.refresh import refresh_access_decisions
-from portal.access.rules import reason_problem
 from portal.access.services import GRANT, LIVE_STATES, grant_witness, revoke_grant
+from portal.approvals.queries import approver_ids_for
+from portal.approvals.rules import reason_problem
 from portal.audit.services import record_event
 from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow

@@ -18,9 +18,11 @@ from sqlalchemy import select
 from portal.access import notify
 from portal.access.cap import admit_new_grant, cap_specs, headcounts, holders
 from portal.access.models import AccessEvent, AccessGrant, AccessRequest, ProtectedSystem
-from portal.access.queries import approver_ids_for, training_overview
+from portal.access.queries import training_overview
 from portal.access.refresh import refresh_access_decisions
-from portal.access.rules import conflict_of_interest, effective_request_status, explanation_problem, reason_problem
+from portal.access.rules import conflict_of_interest, effective_request_status
+from portal.approvals.queries import approver_ids_for
+from portal.approvals.rules import explanation_problem, reason_problem
 from portal.audit.services import record_event
 from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.access import admin_views, cap_views, grant_views, register_views, review_views  # noqa: F401  (same blueprint)  # noqa: F401  (same blueprint: standing cap, registers)
-from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, viewer
+from portal.access.blueprint import bp, found, lost_page, viewer
 from portal.access.cap import waiting_ahead
-from portal.access.forms import ApprovalForm, GrantForm, RequestForm, ReviewForm
+from portal.access.forms import GrantForm, RequestForm, ReviewForm
 from portal.access.messages import error_text, reason_text
 from portal.access.models import AccessDecision, AccessGrant, AccessRequest, ProtectedSystem
 from portal.access.queries import (
@@ -34,7 +34,8 @@ from portal.access.services import (
     department_cap_state,
     request_access,
 )
-from portal.core.access import roles_required, signed_in
+from portal.approvals.forms import ApprovalForm
+from portal.core.access import no_auditor_writes, roles_required, signed_in
 from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.timeutil import to_jst, utcnow
 from portal.core.workflow import StepLost

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from portal.access.models import ProtectedSystem
-from portal.access.queries import approver_ids_for
+from portal.approvals.queries import approver_ids_for
 from portal.audit.services import record_event
 from portal.core.refusals import Refusal
 from portal.core.timeutil import as_utc, utcnow

@@ -8,10 +8,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access.blueprint import no_auditor_writes
-from portal.access.forms import ApprovalForm
 from portal.access.models import ProtectedSystem
-from portal.core.access import roles_required, signed_in
+from portal.approvals.forms import ApprovalForm
+from portal.core.access import no_auditor_writes, roles_required, signed_in
 from portal.core.errors import conflict_page
 from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.timeutil import as_utc, utcnow
