@@ -17,11 +17,11 @@ bp.record_once(lambda _state: notices.install())
 @bp.context_processor
 def _wording() -> dict:
     """Labels the access templates use for statuses, states, steps and reason codes."""
-    return {"request_status_label": lambda s: messages.REQUEST_STATUS_LABELS.get(s, s),
-            "grant_state_label": lambda s: messages.GRANT_STATE_LABELS.get(s, s),
-            "event_label": lambda s: messages.EVENT_LABELS.get(s, s),
-            "review_outcome_label": lambda s: messages.REVIEW_OUTCOME_LABELS.get(s, s),
-            "training_status_label": lambda s: messages.TRAINING_STATUS_LABELS.get(s, s),
+    return {"request_status_label": messages.REQUEST_STATUS_LABELS.label_for,
+            "grant_state_label": messages.GRANT_STATE_LABELS.label_for,
+            "event_label": messages.EVENT_LABELS.label_for,
+            "review_outcome_label": messages.REVIEW_OUTCOME_LABELS.label_for,
+            "training_status_label": messages.TRAINING_STATUS_LABELS.label_for,
             "training_next_step": lambda s: messages.TRAINING_NEXT_STEP.get(s, ""),
             "reason_text": messages.reason_text}
 

@@ -20,6 +20,7 @@ from portal.access.models import (
 )
 from portal.access.training_facts import training_facts_for
 from portal.approvals.queries import approver_ids_for
+from portal.core.i18n import in_language
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.org.models import Department, Person
@@ -44,7 +45,7 @@ class TrainingRow:
 
     def title(self, locale: str) -> str:
         """Title in the viewer's language, falling back to Japanese."""
-        return self.title_en if locale == "en" and self.title_en else self.title_ja
+        return in_language(locale, self.title_ja, self.title_en)
 
 
 def training_overview(person: Person, system: ProtectedSystem, now: datetime | None = None) -> list[TrainingRow]:

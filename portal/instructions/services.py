@@ -16,7 +16,7 @@ from sqlalchemy import Integer, exists, func, insert, literal, or_, select
 
 from portal.audit.services import record_event
 from portal.core.exports import clean_filename
-from portal.core.mail import OutgoingMail, render_mail
+from portal.core.mail import OutgoingMail, render_person_mail
 from portal.core.refusals import Refusal
 from portal.core.timeutil import to_jst, utcnow
 from portal.core.workflow import Meanwhile, StepLost, insert_once
@@ -282,8 +282,8 @@ def remind_instruction(actor: Person, instruction: Instruction, department_ids: 
     record_event(actor, "instruction.reminded", object_type="instruction", object_id=instruction.id,
                  details={"people": len(pending), "employee_nos": sorted(p.employee_no for p in pending)[:200]})
     return [
-        render_mail(f"instructions/mail/reminder.{'en' if p.locale == 'en' else 'ja'}.txt", to=p.email,
-                    person=p, instruction=instruction, issuer=instruction.issuer, link=link)
+        render_person_mail("instructions/mail/reminder", p, instruction=instruction, issuer=instruction.issuer,
+                           link=link)
         for p in pending if p.email
     ]
 

@@ -35,7 +35,7 @@ from portal.lookups.services import (
 def _wording() -> dict:
     """Labels the look-up templates use for statuses and history steps."""
     return {"lookup_status_label": messages.status_label,
-            "lookup_event_label": lambda kind: messages.EVENT_LABELS.get(kind, kind)}
+            "lookup_event_label": messages.EVENT_LABELS.label_for}
 
 
 def _viewer():

@@ -14,6 +14,7 @@ from portal.training import loaders
 from portal.training.blueprint import bp
 from portal.training.forms import QuizAnswersForm, StartQuizForm
 from portal.training.presenters import (
+    STATUS_WORDS,
     attempt_questions,
     graded_questions,
     next_step,
@@ -226,6 +227,9 @@ def attestation_done(attestation_id: int):
     attestation = loaders.own_attestation(attestation_id, _me())
     return render_template("training/attested.html", attestation=attestation,
                            attested_at=format_jst(attestation.attested_at))
+
+
+bp.add_app_template_global(STATUS_WORDS.label_for, "training_status_word")
 
 
 @bp.context_processor
