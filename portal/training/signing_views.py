@@ -53,7 +53,7 @@ def start_oidc_signature(manual, state):
         url = authorization_url("reauth", locale=current_locale(), handler=HANDLER, intent=intent,
                                 return_to=url_for("training.attest", slug=manual.slug))
     except SsoRefused as refusal:
-        flash(str(REFUSAL_MESSAGES.get(refusal.reason, REFUSAL_MESSAGES["unavailable"])), "error")
+        flash(str(REFUSAL_MESSAGES.get(refusal.code, REFUSAL_MESSAGES["unavailable"])), "error")
         return redirect(url_for("training.attest", slug=manual.slug))
     return redirect(url, 303)
 
