@@ -1,11 +1,9 @@
 """The access workflow: request → manager's approval → grant owner's grant, revocation, expiry.
 
-Services take the acting Person explicitly, flush and never commit, write one audit event per
-step in the same transaction, and raise Refusal (a code, and the form field it concerns)
-when a rule refuses; the views map codes to messages. Every step moves the request or grant only
-from the state it was seen in (portal.core.workflow): of two people deciding at once one wins, the
-other gets StepLost saying what happened meanwhile, and only the winner writes history, audit
-event and mail.
+Services take the acting Person, flush and never commit, write one audit event per step in the same
+transaction, and raise Refusal (a code, and the form field it concerns) when a rule refuses. A step moves
+the request or grant only from the state it was seen in (portal.core.workflow): of two deciding at once
+one wins, the other gets StepLost saying what happened; only the winner writes history, audit and mail.
 """
 from __future__ import annotations
 
