@@ -23,9 +23,8 @@ from portal.access.rules import (
     cap_limit,
     conflict_of_interest,
     effective_request_status,
-    explanation_problem,
-    reason_problem,
 )
+from portal.approvals.rules import explanation_problem, reason_problem
 
 NOW = datetime(2026, 4, 10, 3, 0, tzinfo=timezone.utc)  # 2026-04-10 12:00 JST
 LATER = NOW + timedelta(days=60)

@@ -16,7 +16,6 @@ from portal.access.control_models import TransferConfirmation
 from portal.access.coverage import catch_up, coverage_cells, coverage_report, moment_of
 from portal.access.decision import end_of_day_jst
 from portal.access.models import AccessEvent, AccessGrant, AccessRequest, ReviewCampaign, ReviewItem
-from portal.access.queries import approver_ids_for
 from portal.access.refresh import refresh_access_decisions
 from portal.access.reviews import review_grant, start_campaign
 from portal.access.services import (
@@ -28,6 +27,7 @@ from portal.access.services import (
     revoke_grant,
 )
 from portal.access.transfers import decide_transfer
+from portal.approvals.queries import approver_ids_for
 from portal.core.timeutil import to_jst
 from portal.extensions import db
 from portal.org.models import Person

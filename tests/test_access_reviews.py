@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from portal.access.models import AccessDecision, AccessEvent, AccessGrant, ReviewItem
 from portal.access.reviews import remind_reviewers, review_grant, start_campaign
-from portal.access.services import AccessError
 from portal.audit.models import AuditEvent
+from portal.core.refusals import Refusal
 from portal.extensions import db
 from tests.access_fixtures import START, clock, grant_for, token_for, train, world  # noqa: F401
 from tests.conftest import csrf_token_from
@@ -86,9 +86,9 @@ def test_only_the_holders_manager_reviews(world, clock, two_grants, make_departm
     start_campaign(world.owner, world.system, "点検", START + timedelta(days=7))
     other = make_department("SALES-PLAN")
     stranger = make_person("M9", roles=("manager",), department=other, manages=[other])
-    with pytest.raises(AccessError, match="not_the_manager"):
+    with pytest.raises(Refusal, match="not_the_manager"):
         review_grant(stranger, _item(first), True, "継続が必要")
-    with pytest.raises(AccessError, match="not_grant_owner"):
+    with pytest.raises(Refusal, match="not_grant_owner"):
         start_campaign(world.manager, world.system, "点検", START + timedelta(days=7))
 
 

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from portal.access.models import AccessDecision, AccessEvent, AccessGrant, AccessRequest
 from portal.access.refresh import refresh_access_decisions
-from portal.access.services import AccessError, GrantDecision, decide_approval, decide_grant, request_access
+from portal.access.services import GrantDecision, decide_approval, decide_grant, request_access
 from portal.audit.models import AuditEvent
+from portal.core.refusals import Refusal
 from portal.extensions import db
 from tests.access_fixtures import EXPLANATION, PURPOSES, START, clock, grant_for, train, world  # noqa: F401
 from tests.conftest import csrf_token_from
@@ -171,10 +172,10 @@ def test_nobody_decides_their_own_request(world, clock, make_person):
     train(both, world)
     db.session.commit()
     own = request_access(both, world.system, PURPOSES[0], EXPLANATION)
-    with pytest.raises(AccessError, match="own_request"):
+    with pytest.raises(Refusal, match="own_request"):
         decide_approval(both, own, True, "自分で承認する")
     decide_approval(world.manager, own, True, "業務上必要")
-    with pytest.raises(AccessError, match="own_request"):
+    with pytest.raises(Refusal, match="own_request"):
         decide_grant(both, own, GrantDecision(True, "自分で付与する", days=30))
 
 
@@ -185,7 +186,7 @@ def test_the_approver_cannot_also_grant(world, clock, make_person):
     db.session.commit()
     request = request_access(world.employee, world.system, PURPOSES[0], EXPLANATION)
     decide_approval(both, request, True, "業務上必要")
-    with pytest.raises(AccessError, match="approver_cannot_grant"):
+    with pytest.raises(Refusal, match="approver_cannot_grant"):
         decide_grant(both, request, GrantDecision(True, "研修修了を確認", days=30))
     assert decide_grant(world.owner, request, GrantDecision(True, "研修修了を確認", days=30)).grant is not None
 
@@ -237,7 +238,7 @@ def test_requests_expire_when_not_decided_in_time(app, world, clock):
     request = request_access(world.employee, world.system, PURPOSES[0], EXPLANATION)
     db.session.commit()
     clock.advance(days=14)
-    with pytest.raises(AccessError, match="request_expired"):
+    with pytest.raises(Refusal, match="request_expired"):
         decide_approval(world.manager, request, True, "業務上必要")
     db.session.commit()
     assert request.status == "expired"
@@ -253,7 +254,7 @@ def test_requests_expire_when_not_decided_in_time(app, world, clock):
 
 def test_one_open_request_per_system(world, clock):
     request_access(world.employee, world.system, PURPOSES[0], EXPLANATION)
-    with pytest.raises(AccessError, match="request_open"):
+    with pytest.raises(Refusal, match="request_open"):
         request_access(world.employee, world.system, PURPOSES[1], EXPLANATION)
 
 

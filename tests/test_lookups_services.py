@@ -7,14 +7,13 @@ from sqlalchemy import func, select, text
 
 from portal.access.services import revoke_grant
 from portal.audit.models import AuditEvent
+from portal.core.refusals import Refusal
 from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.lookups.models import LookupEvent, LookupRequest
 from portal.lookups.queries import grant_in_force
 from portal.lookups.services import (
     LookupData,
-    LookupInputError,
-    LookupRefused,
     answer_lookup,
     decide_lookup_approval,
     expire_lookups,
@@ -86,15 +85,15 @@ def test_bad_input_names_the_field_and_saves_nothing(lw, changes, field, code):
     for name, value in changes.items():
         setattr(data, name, value)
     before = _count(AuditEvent)
-    with pytest.raises(LookupInputError) as error:
+    with pytest.raises(Refusal) as error:
         request_lookup(lw.requester, lw.system, data)
     db.session.rollback()
-    assert code in error.value.errors[field]
+    assert code in error.value.by_field()[field]
     assert _count(LookupRequest) == 0 and _count(AuditEvent) == before
 
 
 def test_someone_whose_own_grant_is_in_force_is_told_to_look_it_up_themselves(lw):
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(Refusal) as refusal:
         ask(lw, lw.handler)
     assert refusal.value.code == "has_access"
 
@@ -103,12 +102,12 @@ def test_nobody_approves_their_own_and_only_the_requesters_manager_approves(lw, 
     lookup = ask(lw)
     for actor, code in ((lw.requester, "own_request"), (lw.outsider, "not_the_manager"),
                         (lw.back_manager, "not_the_manager")):
-        with pytest.raises(LookupRefused) as refusal:
+        with pytest.raises(Refusal) as refusal:
             decide_lookup_approval(actor, lookup, True, "業務上必要と確認した。")
         assert refusal.value.code == code
-    with pytest.raises(LookupInputError) as error:
+    with pytest.raises(Refusal) as error:
         decide_lookup_approval(lw.manager, lookup, True, "ok")
-    assert error.value.errors == {"reason": ["reason_too_short"]}
+    assert error.value.by_field() == {"reason": ["reason_too_short"]}
     db.session.rollback()
     assert db.session.get(LookupRequest, lookup.id).status == "awaiting_approval"
 
@@ -117,7 +116,7 @@ def test_only_a_current_grant_holder_takes_and_never_their_own_or_one_they_appro
     lookup = approved(lw)
     for actor, code in ((lw.bystander, "no_grant_in_force"), (lw.requester, "own_request"),
                         (lw.manager, "approver_cannot_handle"), (lw.auditor, "no_grant_in_force")):
-        with pytest.raises(LookupRefused) as refusal:
+        with pytest.raises(Refusal) as refusal:
             take_lookup(actor, lookup)
         assert refusal.value.code == code
     # A manager whose own grant is in force still does not handle a look-up they approved.
@@ -128,7 +127,7 @@ def test_only_a_current_grant_holder_takes_and_never_their_own_or_one_they_appro
     decide_lookup_approval(lw.back_manager, back, True, "業務上必要と確認した。")
     db.session.commit()
     assert grant_in_force(lw.back_manager.id, lw.system.id)
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(Refusal) as refusal:
         take_lookup(lw.back_manager, back)
     assert refusal.value.code == "approver_cannot_handle"
     take_lookup(lw.handler, back)  # someone else does
@@ -137,7 +136,7 @@ def test_only_a_current_grant_holder_takes_and_never_their_own_or_one_they_appro
 
 def test_nobody_takes_before_approval(lw):
     lookup = ask(lw)
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(Refusal) as refusal:
         take_lookup(lw.handler, lookup)
     assert refusal.value.code == "wrong_state"
 
@@ -164,7 +163,7 @@ def test_a_stale_copy_cannot_overwrite_the_winner(lw, app):
 
 def test_only_the_taker_answers_and_only_while_their_grant_is_in_force(lw):
     lookup = taken(lw)
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(Refusal) as refusal:
         answer_lookup(lw.handler2, lookup, "契約一覧", "契約あり")
     assert refusal.value.code == "not_the_handler"
     grant_id = db.session.scalar(text("SELECT id FROM access_grants WHERE person_id = :p"), {"p": lw.handler.id})
@@ -172,7 +171,7 @@ def test_only_the_taker_answers_and_only_while_their_grant_is_in_force(lw):
 
     revoke_grant(lw.access.owner, db.session.get(AccessGrant, grant_id), "異動のため権限を取り消す")
     db.session.commit()
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(Refusal) as refusal:
         answer_lookup(lw.handler, lookup, "契約一覧", "契約あり")
     assert refusal.value.code == "no_grant_in_force"
     db.session.rollback()
@@ -186,17 +185,17 @@ def test_only_the_taker_answers_and_only_while_their_grant_is_in_force(lw):
 ])
 def test_answer_needs_what_was_checked_and_the_answer_without_personal_data(lw, checked, answer, field, code):
     lookup = taken(lw)
-    with pytest.raises(LookupInputError) as error:
+    with pytest.raises(Refusal) as error:
         answer_lookup(lw.handler, lookup, checked, answer)
     db.session.rollback()
-    assert code in error.value.errors[field]
+    assert code in error.value.by_field()[field]
     assert db.session.get(LookupRequest, lookup.id).status == "in_progress"
     assert "lookup.answered" not in _actions(lookup.id)
 
 
 def test_withdrawal_only_by_the_requester_and_only_before_someone_takes_it(lw):
     lookup = approved(lw)
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(Refusal) as refusal:
         withdraw_lookup(lw.manager, lookup)
     assert refusal.value.code == "not_the_requester"
     take_lookup(lw.handler, lookup)
@@ -210,7 +209,7 @@ def test_waiting_requests_expire_and_say_so_when_acted_on(lw, clock):
     lookup = ask(lw)
     other = approved(lw)
     clock.advance(days=15)
-    with pytest.raises(LookupRefused) as refusal:
+    with pytest.raises(Refusal) as refusal:
         decide_lookup_approval(lw.manager, lookup, True, "業務上必要と確認した。")
     assert refusal.value.code == "request_expired"
     db.session.commit()

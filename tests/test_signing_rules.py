@@ -55,7 +55,7 @@ def test_check_signature_turns_a_fresh_reauthentication_into_an_oidc_signature()
                              (_identity(employee_no="E1002"), "different_person")):
         with pytest.raises(SignatureRefused) as refused:
             check_signature(person, "oidc", {"identity": identity, "intent": {"clicked_at": CLICK}})
-        assert refused.value.reason == reason
+        assert refused.value.code == reason
 
 
 @pytest.mark.parametrize(("sign_in", "oidc_on", "header_on", "method"), [

@@ -150,13 +150,14 @@ def test_the_person_sees_why_and_attests_again(app, trained, clock):  # noqa: F8
 
 
 def test_without_a_new_pass_the_old_one_cannot_be_attested_again(app, trained):
-    from portal.training.services import TrainingError, attest_edition
+    from portal.core.refusals import Refusal
+    from portal.training.services import attest_edition
 
     _revoke(trained)
-    with pytest.raises(TrainingError) as refused:
+    with pytest.raises(Refusal) as refused:
         attest_edition(trained["person"], trained["manual"], password=PASSWORD, locale="ja", client_address="t",
                        user_agent="pytest")
-    assert refused.value.reason == "not_passed"
+    assert refused.value.code == "not_passed"
 
 
 def test_two_attestations_of_one_edition_and_cycle_are_refused_by_the_database(app, trained):

@@ -6,14 +6,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access.blueprint import bp, found, no_auditor_writes, refuse_on_form, viewer
+from portal.access.blueprint import bp, found, viewer
 from portal.access.forms import SystemForm
 from portal.access.messages import error_text
 from portal.access.models import ApiToken, DepartmentCap, ProtectedSystem
-from portal.access.services import AccessError
 from portal.access.systems import SystemData, revoke_api_token, save_system
-from portal.core.access import roles_required
+from portal.core.access import no_auditor_writes, roles_required
 from portal.core.i18n import current_locale
+from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.extensions import db
 from portal.manuals.models import Manual
 
@@ -73,10 +73,10 @@ def _save(existing: ProtectedSystem | None):
                                                 else form.review_deadline_days.data))
         try:
             system = save_system(viewer(), data, existing)
-        except AccessError as error:
+        except Refusal as error:
             db.session.rollback()
             error.field = FORM_FIELDS.get(error.field, error.field)
-            refuse_on_form(form, error)
+            apply_refusal_to_form(form, error, error_text)
             return render_template("access/system_form.html", form=form, system=existing), 400
         db.session.commit()
         flash(_("The system was saved."), "success")
@@ -108,7 +108,7 @@ def token_revoke(token_id: int):
     token = found(db.session.get(ApiToken, token_id))
     try:
         revoke_api_token(viewer(), token)
-    except AccessError as error:
+    except Refusal as error:
         db.session.rollback()
         flash(error_text(error.code), "error")
     else:

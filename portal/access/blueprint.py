@@ -1,28 +1,27 @@
 """The access blueprint; views.py, grant_views.py, review_views.py and admin_views.py add its pages."""
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import Blueprint, abort, flash, request
+from flask import Blueprint, abort
 from flask_login import current_user
 
-from portal.access import messages, notify
+from portal.access import messages
+from portal.approvals import notices
 from portal.core.errors import conflict_page
 from portal.extensions import db
 from portal.org.models import Person
 
 bp = Blueprint("access", __name__, url_prefix="/access")
-bp.record_once(lambda _state: notify.install())
+bp.record_once(lambda _state: notices.install())
 
 
 @bp.context_processor
 def _wording() -> dict:
     """Labels the access templates use for statuses, states, steps and reason codes."""
-    return {"request_status_label": lambda s: messages.REQUEST_STATUS_LABELS.get(s, s),
-            "grant_state_label": lambda s: messages.GRANT_STATE_LABELS.get(s, s),
-            "event_label": lambda s: messages.EVENT_LABELS.get(s, s),
-            "review_outcome_label": lambda s: messages.REVIEW_OUTCOME_LABELS.get(s, s),
-            "training_status_label": lambda s: messages.TRAINING_STATUS_LABELS.get(s, s),
+    return {"request_status_label": messages.REQUEST_STATUS_LABELS.label_for,
+            "grant_state_label": messages.GRANT_STATE_LABELS.label_for,
+            "event_label": messages.EVENT_LABELS.label_for,
+            "review_outcome_label": messages.REVIEW_OUTCOME_LABELS.label_for,
+            "training_status_label": messages.TRAINING_STATUS_LABELS.label_for,
             "training_next_step": lambda s: messages.TRAINING_NEXT_STEP.get(s, ""),
             "reason_text": messages.reason_text}
 
@@ -39,29 +38,7 @@ def found(thing):
     return thing
 
 
-def refuse_on_form(form, error) -> None:
-    """Put a service's refusal onto the form field it concerns, or show it as a notice."""
-    text = messages.error_text(error.code, **error.details)
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        flash(text, "error")
-        return
-    field.errors = list(field.errors) + [text]
-
-
 def lost_page(lost, back_url: str):
     """The loser of a race: roll back and say what happened meanwhile (HTTP 409)."""
     db.session.rollback()
     return conflict_page(messages.meanwhile_text(lost), back_url)
-
-
-def no_auditor_writes(view):
-    """Auditors read everything and change nothing: 403 on any write, whatever other roles they hold."""
-
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        if request.method not in ("GET", "HEAD") and current_user.has_role("auditor"):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return guarded

@@ -12,11 +12,11 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from portal.access import notify
 from portal.access.cap import cap_specs, headcounts, holders, lock_department
 from portal.access.cap_rules import unexplained_excess
 from portal.access.control_models import CapExcess
 from portal.access.models import ProtectedSystem
+from portal.approvals.notices import portal_link, queue_mail_on_commit, queue_notices
 from portal.audit.services import record_event
 from portal.core.mail import render_mail
 from portal.extensions import db
@@ -78,10 +78,11 @@ def _open(key, headcount: int, limit: int, figures, excess: int, now: datetime) 
 
 def _tell(system: ProtectedSystem, department: Department, row: CapExcess) -> None:
     """One message to each grant owner of the system and to the compliance address."""
-    link = current_app.config["PORTAL_BASE_URL"].rstrip("/") + f"/access/coverage?system={system.code}"
-    notify._queue(system.grant_owners, "cap_excess", system=system, department=department, excess=row, link=link)
+    link = portal_link(f"/access/coverage?system={system.code}")
+    queue_notices(system.grant_owners, "access/mail/cap_excess", system=system, department=department, excess=row,
+                  link=link)
     address = (current_app.config.get("PORTAL_COMPLIANCE_MAIL") or "").strip()
     if address:
-        db.session.info.setdefault(notify._QUEUE_KEY, []).append(render_mail(
+        queue_mail_on_commit(render_mail(
             "access/mail/cap_excess.ja.txt", to=address, person=None, system=system, department=department,
             excess=row, link=link))

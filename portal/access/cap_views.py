@@ -5,19 +5,21 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from portal.access.blueprint import bp, found, no_auditor_writes, refuse_on_form, viewer
+from portal.access.blueprint import bp, found, viewer
 from portal.access.cap import waiting_queue
 from portal.access.cap_excess import open_excesses
 from portal.access.cap_override import admit_over_cap
 from portal.access.cap_rules import effective_grant_state
 from portal.access.control_models import CapExcess, CoverageSnapshot, TransferConfirmation
-from portal.access.forms import ApprovalForm, ReasonForm
+from portal.access.forms import ReasonForm
+from portal.access.messages import error_text
 from portal.access.models import AccessEvent, AccessGrant
-from portal.access.queries import approver_ids_for
-from portal.access.services import AccessError
 from portal.access.transfers import decide_transfer, transfers_waiting_for
+from portal.approvals.forms import ApprovalForm
+from portal.approvals.queries import approver_ids_for
 from portal.audit.services import register_history_table
-from portal.core.access import roles_required
+from portal.core.access import no_auditor_writes, roles_required
+from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.org.history import PersonDepartmentHistory
@@ -69,9 +71,9 @@ def admit(grant_id: int):
     if form.validate_on_submit():
         try:
             admit_over_cap(viewer(), grant, form.reason.data)
-        except AccessError as error:
+        except Refusal as error:
             db.session.rollback()
-            refuse_on_form(form, error)
+            apply_refusal_to_form(form, error, error_text)
         else:
             db.session.commit()
             flash(_("The grant is in force above the department's cap; the override was recorded."), "success")
@@ -108,9 +110,9 @@ def transfer(confirmation_id: int):
         if form.validate():
             try:
                 decide_transfer(viewer(), confirmation, form.decision.data == "approve", form.reason.data)
-            except AccessError as error:
+            except Refusal as error:
                 db.session.rollback()
-                refuse_on_form(form, error)
+                apply_refusal_to_form(form, error, error_text)
             else:
                 db.session.commit()
                 flash(_("Approved: the grant comes back in force if the department's cap has room.")

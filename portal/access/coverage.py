@@ -20,6 +20,7 @@ from portal.access.control_models import CapExcess
 from portal.access.decision import end_of_day_jst
 from portal.access.models import AccessDecision, AccessEvent, AccessGrant, DepartmentCap, ProtectedSystem
 from portal.access.refresh import refresh_access_decisions
+from portal.core.i18n import in_language
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.org.history import PersonDepartmentHistory as History
@@ -80,7 +81,7 @@ class CoverageRow:
 
     def name(self, locale: str) -> str:
         """Department name in the viewer's language."""
-        return self.name_en if locale == "en" and self.name_en else self.name_ja
+        return in_language(locale, self.name_ja, self.name_en)
 
 
 def moment_of(day: date, now: datetime) -> datetime:

@@ -11,9 +11,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.access.cap_rules import CapSpec, parse_cap_value
+from portal.approvals.forms import REASON_HELP
 from portal.core.fields import DatePartsField
-
-REASON_HELP = _l("Recorded in the audit trail and shown to the requester.")
 
 
 class RequestForm(FlaskForm):
@@ -27,17 +26,6 @@ class RequestForm(FlaskForm):
         description=_l("Say which task, for which customers or orders, and why you cannot ask an authorised "
                        "colleague. At least 20 letters or digits."),
         validators=[DataRequired(message=_l("Explain what you need the access for.")), Length(max=2000)])
-
-
-class ApprovalForm(FlaskForm):
-    """The manager approves or refuses, with a reason."""
-
-    decision = RadioField(_l("Your decision"),
-                          choices=[SelectChoice("approve", _l("Approve")), SelectChoice("refuse", _l("Refuse"))],
-                          validators=[InputRequired(message=_l("Choose approve or refuse."))])
-    reason = TextAreaField(_l("Reason"), description=REASON_HELP,
-                           validators=[DataRequired(message=_l("Enter a reason (at least 4 letters or digits).")),
-                                       Length(max=1000)])
 
 
 class GrantForm(FlaskForm):

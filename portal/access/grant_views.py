@@ -8,20 +8,22 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, refuse_on_form, viewer
+from portal.access.blueprint import bp, found, lost_page, viewer
 from portal.access.cap_rules import CapSpec
 from portal.access.coverage import catch_up, coverage_report
 from portal.access.forms import CapsForm, CoverageForm, ReasonForm, date_from_parts, parse_caps
 from portal.access.messages import GRANT_STATE_LABELS, error_text
 from portal.access.models import AccessDecision, AccessGrant, DepartmentCap, ProtectedSystem
-from portal.access.queries import approver_ids_for, grants_of_system, request_history, systems_owned_by
-from portal.access.rules import reason_problem
-from portal.access.services import AccessError, revoke_grant
+from portal.access.queries import grants_of_system, request_history, systems_owned_by
+from portal.access.services import revoke_grant
 from portal.access.systems import set_department_caps
+from portal.approvals.queries import approver_ids_for
+from portal.approvals.rules import reason_problem
 from portal.audit.services import record_event
-from portal.core.access import roles_required, signed_in
+from portal.core.access import no_auditor_writes, roles_required, signed_in
 from portal.core.exports import Sheet, csv_response, xlsx_response
 from portal.core.i18n import current_locale
+from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.timeutil import to_jst, utcnow
 from portal.core.workflow import StepLost
 from portal.extensions import db
@@ -99,9 +101,9 @@ def revoke(grant_id: int):
             revoke_grant(viewer(), grant, form.reason.data)
         except StepLost as lost:
             return lost_page(lost, url_for("access.grant_detail", grant_id=grant_id))
-        except AccessError as error:
+        except Refusal as error:
             db.session.rollback()
-            refuse_on_form(form, error)
+            apply_refusal_to_form(form, error, error_text)
         else:
             db.session.commit()
             flash(_("The grant was revoked."), "success")
@@ -123,13 +125,13 @@ def caps(code: str):
         values, bad_line = parse_caps(form.caps.data)
         try:
             if bad_line is not None:
-                raise AccessError("caps_line_invalid", "caps", line=bad_line)
+                raise Refusal("caps_line_invalid", "caps", line=bad_line)
             if reason_problem(form.reason.data):
-                raise AccessError("reason_too_short", "reason")
+                raise Refusal("reason_too_short", "reason")
             set_department_caps(viewer(), system, values, reason=form.reason.data.strip())
-        except AccessError as error:
+        except Refusal as error:
             db.session.rollback()
-            refuse_on_form(form, error)
+            apply_refusal_to_form(form, error, error_text)
         else:
             db.session.commit()
             flash(_("The caps were saved."), "success")

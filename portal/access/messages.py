@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.core.i18n import format_jst
+from portal.core.labels import StateLabels
 from portal.core.workflow import StepLost
 
-REQUEST_STATUS_LABELS = {
+REQUEST_STATUS_LABELS = StateLabels({
     "awaiting_approval": _l("Waiting for the manager's approval"),
     "awaiting_grant": _l("Approved; waiting for the grant owner"),
     "granted": _l("Granted"),
@@ -14,15 +15,15 @@ REQUEST_STATUS_LABELS = {
     "refused_by_owner": _l("Refused by the grant owner"),
     "expired": _l("Expired (not decided in time)"),
     "awaiting_training": _l("Waiting for the requester's training"),
-}
-GRANT_STATE_LABELS = {
+})
+GRANT_STATE_LABELS = StateLabels({
     "in_force": _l("In force"),
     "suspended": _l("Suspended"),
     "waiting_for_room": _l("Waiting for room under the cap"),
     "revoked": _l("Revoked"),
     "expired": _l("Expired"),
-}
-EVENT_LABELS = {
+})
+EVENT_LABELS = StateLabels({
     "requested": _l("Requested"),
     "approved": _l("Approved by the manager"),
     "refused": _l("Refused by the manager"),
@@ -39,14 +40,14 @@ EVENT_LABELS = {
     "queued": _l("Waiting for room under the cap"),
     "transferred": _l("Moved to another department: suspended until its manager approves"),
     "transfer_approved": _l("Approved again by the new department's manager"),
-}
-REVIEW_OUTCOME_LABELS = {
+})
+REVIEW_OUTCOME_LABELS = StateLabels({
     "pending": _l("Not reviewed yet"),
     "kept": _l("Kept"),
     "revoked": _l("Revoked"),
     "missed": _l("Missed the deadline"),
-}
-TRAINING_STATUS_LABELS = {
+})
+TRAINING_STATUS_LABELS = StateLabels({
     "not_required": _l("Not assigned to you"),
     "not_started": _l("Not started"),
     "in_progress": _l("In progress"),
@@ -54,7 +55,7 @@ TRAINING_STATUS_LABELS = {
     "due": _l("Re-training due (still valid until the due date)"),
     "overdue": _l("Overdue"),
     "expired": _l("Expired"),
-}
+})
 #: What the person must do next, per training status that does not count.
 TRAINING_NEXT_STEP = {
     "not_required": _l("This manual is not assigned to you. Ask the training administrator to assign it."),

@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.core.i18n import in_language
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.manuals.models import Manual
@@ -110,7 +111,7 @@ class ProtectedSystem(db.Model):
 
     def display_name(self, locale: str) -> str:
         """Name in the viewer's language, falling back to Japanese."""
-        return self.name_en if locale == "en" and self.name_en else self.name_ja
+        return in_language(locale, self.name_ja, self.name_en)
 
 
 class DepartmentCap(db.Model):

@@ -19,13 +19,12 @@ from portal.access.models import (
     system_grant_owners,
 )
 from portal.access.training_facts import training_facts_for
+from portal.approvals.queries import approver_ids_for
+from portal.core.i18n import in_language
 from portal.core.timeutil import utcnow
 from portal.extensions import db
-from portal.org.models import Department, Person, department_managers
+from portal.org.models import Department, Person
 from portal.training.status import jst_today
-
-#: How far up the department tree to look for an approver when a department's only manager asks.
-MAX_DEPTH = 6
 
 
 @dataclass(frozen=True)
@@ -46,23 +45,7 @@ class TrainingRow:
 
     def title(self, locale: str) -> str:
         """Title in the viewer's language, falling back to Japanese."""
-        return self.title_en if locale == "en" and self.title_en else self.title_ja
-
-
-def approver_ids_for(person: Person) -> set[int]:
-    """Managers who may approve this person's requests: their department's, else the nearest parent's."""
-    department_id = person.department_id
-    for _ in range(MAX_DEPTH):
-        managers = set(db.session.scalars(select(department_managers.c.person_id).join(
-            Person, Person.id == department_managers.c.person_id).where(
-            department_managers.c.department_id == department_id, Person.active.is_(True))))
-        managers.discard(person.id)
-        if managers:
-            return managers
-        department_id = db.session.scalar(select(Department.parent_id).where(Department.id == department_id))
-        if department_id is None:
-            return set()
-    return set()
+        return in_language(locale, self.title_ja, self.title_en)
 
 
 def training_overview(person: Person, system: ProtectedSystem, now: datetime | None = None) -> list[TrainingRow]:

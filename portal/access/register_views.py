@@ -26,7 +26,7 @@ def _filters() -> tuple[GrantRegisterForm, GrantFilters | None]:
     form = GrantRegisterForm(formdata=request.args)
     systems = visible_systems()
     form.system.choices = [("", _("All"))] + [(s.code, s.display_name(current_locale())) for s in systems]
-    form.state.choices = [("", _("All"))] + [(k, str(v)) for k, v in GRANT_STATE_LABELS.items()]
+    form.state.choices = [("", _("All"))] + GRANT_STATE_LABELS.choices()
     valid = form.validate()
     chosen = [s.id for s in systems if not form.system.data or s.code == form.system.data]
     if form.system.data and not chosen:
@@ -67,7 +67,7 @@ def _when(moment) -> str:
 
 def _row_maker():
     """Cells of one row; words are looked up now, in the viewer's language (rows stream after the request)."""
-    states = {k: str(v) for k, v in GRANT_STATE_LABELS.items()}
+    states = dict(GRANT_STATE_LABELS.choices())
     yes = _("Yes")
 
     def cells(row) -> list:

@@ -8,20 +8,21 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, refuse_on_form, viewer
+from portal.access.blueprint import bp, found, lost_page, viewer
 from portal.access.cap_rules import effective_grant_state
 from portal.access.decision import end_of_day_jst
 from portal.access.forms import CampaignForm, ReviewForm, date_from_parts
 from portal.access.grant_views import visible_systems
 from portal.access.messages import REVIEW_OUTCOME_LABELS, error_text
 from portal.access.models import ReviewCampaign, ReviewItem
-from portal.access.queries import approver_ids_for, campaign_items, systems_owned_by
+from portal.access.queries import campaign_items, systems_owned_by
 from portal.access.reviews import apply_review_deadlines, remind_reviewers, review_grant, start_campaign
-from portal.access.services import AccessError
+from portal.approvals.queries import approver_ids_for
 from portal.audit.services import record_event
-from portal.core.access import roles_required
+from portal.core.access import no_auditor_writes, roles_required
 from portal.core.exports import Sheet, csv_response, xlsx_response
 from portal.core.i18n import current_locale
+from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.timeutil import to_jst, utcnow
 from portal.core.workflow import StepLost
 from portal.extensions import db
@@ -67,13 +68,13 @@ def start_review():
         system = next((s for s in systems_owned_by(viewer()) if s.code == form.system.data), None)
         try:
             if day is None:
-                raise AccessError("date_invalid", "deadline_year")
+                raise Refusal("date_invalid", "deadline_year")
             if system is None:
-                raise AccessError("not_grant_owner", "system")
+                raise Refusal("not_grant_owner", "system")
             campaign = start_campaign(viewer(), system, form.title.data, end_of_day_jst(day))
-        except AccessError as error:
+        except Refusal as error:
             db.session.rollback()
-            refuse_on_form(form, error)
+            apply_refusal_to_form(form, error, error_text)
         else:
             db.session.commit()
             flash(_("The review has started; the managers have been told."), "success")
@@ -111,7 +112,7 @@ def remind(campaign_id: int):
     campaign = _campaign(campaign_id)
     try:
         reviewers = remind_reviewers(viewer(), campaign)
-    except AccessError as error:
+    except Refusal as error:
         db.session.rollback()
         flash(error_text(error.code), "error")
     else:
@@ -136,9 +137,9 @@ def review_item(item_id: int):
             review_grant(person, item, form.decision.data == "keep", form.reason.data)
         except StepLost as lost:
             return lost_page(lost, url_for("access.inbox"))
-        except AccessError as error:
+        except Refusal as error:
             db.session.rollback()
-            refuse_on_form(form, error)
+            apply_refusal_to_form(form, error, error_text)
         else:
             db.session.commit()
             flash(_("Your review was recorded."), "success")

@@ -13,11 +13,12 @@ from sqlalchemy import exists, insert, select, update
 
 from portal.access import notify
 from portal.access.models import AccessEvent, AccessGrant, ReviewCampaign, ReviewItem
-from portal.access.queries import approver_ids_for
 from portal.access.refresh import refresh_access_decisions
-from portal.access.rules import reason_problem
-from portal.access.services import GRANT, LIVE_STATES, AccessError, grant_witness, revoke_grant
+from portal.access.services import GRANT, LIVE_STATES, grant_witness, revoke_grant
+from portal.approvals.queries import approver_ids_for
+from portal.approvals.rules import reason_problem
 from portal.audit.services import record_event
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.core.workflow import Meanwhile, StepLost, refuse_unless, try_move
 from portal.extensions import db
@@ -30,13 +31,13 @@ def start_campaign(actor: Person | None, system, title: str, deadline: datetime,
     of the system up for review by `deadline`."""
     now = now or utcnow()
     if actor is None and recurrence_key is None:
-        raise AccessError("not_grant_owner")
+        raise Refusal("not_grant_owner")
     if actor is not None and actor.id not in {owner.id for owner in system.grant_owners}:
-        raise AccessError("not_grant_owner")
+        raise Refusal("not_grant_owner")
     if not title.strip():
-        raise AccessError("title_missing", "title")
+        raise Refusal("title_missing", "title")
     if deadline <= now:
-        raise AccessError("deadline_in_past", "deadline")
+        raise Refusal("deadline_in_past", "deadline")
     campaign = ReviewCampaign(system_id=system.id, title=title.strip()[:200], started_by_id=getattr(actor, "id", None),
                               started_at=now, deadline=deadline, recurrence_key=recurrence_key)
     db.session.add(campaign)
@@ -97,11 +98,11 @@ def review_grant(actor: Person, item: ReviewItem, keep: bool, reason: str, now: 
     now = now or utcnow()
     grant = item.grant
     if actor.id == grant.person_id:
-        raise AccessError("own_request")
+        raise Refusal("own_request")
     if actor.id not in approver_ids_for(grant.person):
-        raise AccessError("not_the_manager")
+        raise Refusal("not_the_manager")
     if reason_problem(reason):
-        raise AccessError("reason_too_short", "reason")
+        raise Refusal("reason_too_short", "reason")
     seen = item.outcome
     refuse_unless(item, "outcome", UNDECIDED, subject=REVIEW, witness=review_witness)
     outcome = "kept" if keep else "revoked"
@@ -137,9 +138,9 @@ def remind_reviewers(actor: Person | None, campaign: ReviewCampaign, now: dateti
     """Remind managers of grants still pending before the deadline; returns reviewers reminded."""
     now = now or utcnow()
     if actor is not None and actor.id not in {owner.id for owner in campaign.system.grant_owners}:
-        raise AccessError("not_grant_owner")
+        raise Refusal("not_grant_owner")
     if now >= campaign.deadline:
-        raise AccessError("campaign_closed")
+        raise Refusal("campaign_closed")
     pending = db.session.execute(select(ReviewItem.id, ReviewItem.grant_id).where(
         ReviewItem.campaign_id == campaign.id, ReviewItem.outcome == "pending")).all()
     if not pending:

@@ -1,11 +1,9 @@
 """The access workflow: request → manager's approval → grant owner's grant, revocation, expiry.
 
-Services take the acting Person explicitly, flush and never commit, write one audit event per
-step in the same transaction, and raise AccessError (a code, and the form field it concerns)
-when a rule refuses; the views map codes to messages. Every step moves the request or grant only
-from the state it was seen in (portal.core.workflow): of two people deciding at once one wins, the
-other gets StepLost saying what happened meanwhile, and only the winner writes history, audit
-event and mail.
+Services take the acting Person, flush and never commit, write one audit event per step in the same
+transaction, and raise Refusal (a code, and the form field it concerns) when a rule refuses. A step moves
+the request or grant only from the state it was seen in (portal.core.workflow): of two deciding at once
+one wins, the other gets StepLost saying what happened; only the winner writes history, audit and mail.
 """
 from __future__ import annotations
 
@@ -18,10 +16,13 @@ from sqlalchemy import select
 from portal.access import notify
 from portal.access.cap import admit_new_grant, cap_specs, headcounts, holders
 from portal.access.models import AccessEvent, AccessGrant, AccessRequest, ProtectedSystem
-from portal.access.queries import approver_ids_for, training_overview
+from portal.access.queries import training_overview
 from portal.access.refresh import refresh_access_decisions
-from portal.access.rules import conflict_of_interest, effective_request_status, explanation_problem, reason_problem
+from portal.access.rules import conflict_of_interest, effective_request_status
+from portal.approvals.queries import approver_ids_for
+from portal.approvals.rules import explanation_problem, reason_problem
 from portal.audit.services import record_event
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.core.workflow import Meanwhile, StepLost, move_step, try_move
 from portal.extensions import db
@@ -31,16 +32,6 @@ OPEN_STATUSES = ("awaiting_approval", "awaiting_grant", "awaiting_training")
 LIVE_STATES = ("in_force", "suspended", "waiting_for_room")
 #: StepLost subjects of this feature (the views word them).
 REQUEST, GRANT = "access_request", "access_grant"
-
-
-class AccessError(Exception):
-    """A workflow rule refused the action: `code` names the rule, `field` the form field it concerns."""
-
-    def __init__(self, code: str, field: str | None = None, **details):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-        self.details = details
 
 
 @dataclass(frozen=True)
@@ -101,15 +92,15 @@ def request_access(actor: Person, system: ProtectedSystem, purpose: str, explana
     """A person asks for access with a purpose and an explanation (sent even if training lacks)."""
     now = now or utcnow()
     if purpose not in system.purposes:
-        raise AccessError("purpose_unknown", "purpose")
+        raise Refusal("purpose_unknown", "purpose")
     problem = explanation_problem(explanation)
     if problem:
-        raise AccessError(problem, "explanation")
+        raise Refusal(problem, "explanation")
     open_request = db.session.scalar(select(AccessRequest.id).where(
         AccessRequest.system_id == system.id, AccessRequest.person_id == actor.id,
         AccessRequest.status.in_(OPEN_STATUSES), AccessRequest.expires_at > now))
     if open_request is not None:
-        raise AccessError("request_open", request_id=open_request)
+        raise Refusal("request_open", request_id=open_request)
     gaps = [{"slug": row.slug, "status": row.status} for row in training_overview(actor, system, now) if not row.counts]
     request = AccessRequest(
         system_id=system.id, person_id=actor.id, purpose=purpose, explanation=explanation.strip(),
@@ -129,7 +120,7 @@ def _still_open(request: AccessRequest, expected: str, now: datetime) -> None:
     status = effective_request_status(request.status, request.expires_at, now)
     if status == "expired" and request.status in OPEN_STATUSES:
         if _expire(request, now):
-            raise AccessError("request_expired")
+            raise Refusal("request_expired")
         status = request.status  # someone decided it just before it expired
     if status != expected:
         by, at = request_witness(request)
@@ -141,11 +132,11 @@ def decide_approval(actor: Person, request: AccessRequest, approve: bool, reason
     """The requester's manager approves or refuses, with a reason."""
     now = now or utcnow()
     if actor.id == request.person_id:
-        raise AccessError("own_request")
+        raise Refusal("own_request")
     if actor.id not in approver_ids_for(request.person):
-        raise AccessError("not_the_manager")
+        raise Refusal("not_the_manager")
     if reason_problem(reason):
-        raise AccessError("reason_too_short", "reason")
+        raise Refusal("reason_too_short", "reason")
     _still_open(request, "awaiting_approval", now)
     _move_request(request, "awaiting_approval", status="awaiting_grant" if approve else "refused_by_manager",
                   approver_id=actor.id, approved_at=now, approval_reason=reason.strip())
@@ -176,12 +167,12 @@ def decide_grant(actor: Person, request: AccessRequest, decision: GrantDecision,
     now = now or utcnow()
     system = request.system
     if actor.id not in {owner.id for owner in system.grant_owners}:
-        raise AccessError("not_grant_owner")
+        raise Refusal("not_grant_owner")
     conflict = conflict_of_interest(actor.id, request.person_id, request.approver_id)
     if conflict:
-        raise AccessError(conflict)
+        raise Refusal(conflict)
     if reason_problem(decision.reason):
-        raise AccessError("reason_too_short", "reason")
+        raise Refusal("reason_too_short", "reason")
     _still_open(request, "awaiting_grant", now)
     reason = decision.reason.strip()
     if not decision.grant:
@@ -198,7 +189,7 @@ def decide_grant(actor: Person, request: AccessRequest, decision: GrantDecision,
         _await_training(actor, request, reason, now, lacking)
         return GrantOutcome(waiting_for=lacking)
     if decision.days is None or not 1 <= decision.days <= system.max_grant_days:
-        raise AccessError("days_out_of_range", "days", max_days=system.max_grant_days)
+        raise Refusal("days_out_of_range", "days", max_days=system.max_grant_days)
     # The request moves once: only the winner goes on to create the grant.
     _move_request(request, "awaiting_grant", status="granted", decided_by_id=actor.id, decided_at=now,
                   decision_reason=reason)
@@ -267,9 +258,9 @@ def revoke_grant(actor: Person, grant: AccessGrant, reason: str, now: datetime |
     now = now or utcnow()
     owners = {owner.id for owner in grant.system.grant_owners}
     if actor.id not in owners and actor.id not in approver_ids_for(grant.person):
-        raise AccessError("not_allowed_to_revoke")
+        raise Refusal("not_allowed_to_revoke")
     if reason_problem(reason):
-        raise AccessError("reason_too_short", "reason")
+        raise Refusal("reason_too_short", "reason")
     refresh_access_decisions([grant.person_id], system_ids=[grant.system_id], now=now)  # history first
     db.session.refresh(grant)
     if grant.state not in LIVE_STATES:

@@ -13,8 +13,8 @@ from sqlalchemy import delete, insert, select
 from portal.access.cap_rules import CapSpec
 from portal.access.models import ApiToken, DepartmentCap, ProtectedSystem
 from portal.access.refresh import refresh_access_decisions, settle_departments
-from portal.access.services import AccessError
 from portal.audit.services import record_event
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.manuals.models import Manual
@@ -45,36 +45,36 @@ class SystemData:
 
 def _check(data: SystemData, existing: ProtectedSystem | None) -> tuple[list[Manual], list[Person]]:
     if not CODE_PATTERN.match(data.code or "") or data.code == "new":
-        raise AccessError("code_invalid", "code")
+        raise Refusal("code_invalid", "code")
     clash = db.session.scalar(select(ProtectedSystem.id).where(ProtectedSystem.code == data.code))
     if clash is not None and (existing is None or clash != existing.id):
-        raise AccessError("code_taken", "code")
+        raise Refusal("code_taken", "code")
     if not data.name_ja.strip():
-        raise AccessError("name_missing", "name_ja")
+        raise Refusal("name_missing", "name_ja")
     purposes = [p.strip() for p in data.purposes if p.strip()]
     if not purposes:
-        raise AccessError("purposes_missing", "purposes")
+        raise Refusal("purposes_missing", "purposes")
     if len(set(purposes)) != len(purposes) or any(len(p) > 200 for p in purposes):
-        raise AccessError("purposes_invalid", "purposes")
+        raise Refusal("purposes_invalid", "purposes")
     if not 1 <= data.max_grant_days <= 3660:
-        raise AccessError("max_grant_days_invalid", "max_grant_days")
+        raise Refusal("max_grant_days_invalid", "max_grant_days")
     if not 1 <= data.request_expiry_days <= 365:
-        raise AccessError("request_expiry_days_invalid", "request_expiry_days")
+        raise Refusal("request_expiry_days_invalid", "request_expiry_days")
     if data.review_every_months is not None and not 1 <= data.review_every_months <= 24:
-        raise AccessError("review_every_months_invalid", "review_every_months")
+        raise Refusal("review_every_months_invalid", "review_every_months")
     if not 1 <= data.review_deadline_days <= 90:
-        raise AccessError("review_deadline_days_invalid", "review_deadline_days")
+        raise Refusal("review_deadline_days_invalid", "review_deadline_days")
     manuals = list(db.session.scalars(select(Manual).where(Manual.slug.in_(data.manual_slugs))))
     unknown = sorted(set(data.manual_slugs) - {m.slug for m in manuals})
     if unknown:
-        raise AccessError("manual_unknown", "manual_slugs", names=", ".join(unknown))
+        raise Refusal("manual_unknown", "manual_slugs", names=", ".join(unknown))
     owners = list(db.session.scalars(select(Person).where(Person.employee_no.in_(data.grant_owner_nos))))
     unknown = sorted(set(data.grant_owner_nos) - {p.employee_no for p in owners})
     if unknown:
-        raise AccessError("person_unknown", "grant_owner_nos", names=", ".join(unknown))
+        raise Refusal("person_unknown", "grant_owner_nos", names=", ".join(unknown))
     not_owners = sorted(p.employee_no for p in owners if not p.has_role("grant_owner") or not p.active)
     if not_owners or not owners:
-        raise AccessError("not_grant_owner_role", "grant_owner_nos", names=", ".join(not_owners))
+        raise Refusal("not_grant_owner_role", "grant_owner_nos", names=", ".join(not_owners))
     data.purposes = purposes
     return manuals, owners
 
@@ -121,9 +121,9 @@ def set_department_caps(actor: Person | None, system: ProtectedSystem, caps: dic
                                           .where(Department.code.in_(list(specs)))).all())
     unknown = sorted(set(specs) - set(departments))
     if unknown:
-        raise AccessError("department_unknown", "caps", names=", ".join(unknown))
+        raise Refusal("department_unknown", "caps", names=", ".join(unknown))
     if not all(_cap_valid(spec) for spec in specs.values()):
-        raise AccessError("cap_invalid", "caps")
+        raise Refusal("cap_invalid", "caps")
     before = {c.department.code: CapSpec(c.cap_percent, c.cap_people).text() for c in db.session.scalars(
         select(DepartmentCap).where(DepartmentCap.system_id == system.id))}
     db.session.execute(delete(DepartmentCap).where(DepartmentCap.system_id == system.id))
@@ -167,7 +167,7 @@ def create_api_token(actor: Person | None, system: ProtectedSystem, name: str = 
 def revoke_api_token(actor: Person | None, token: ApiToken, now: datetime | None = None) -> None:
     """Revoke a token at once: its next call gets 401."""
     if token.revoked_at is not None:
-        raise AccessError("token_already_revoked")
+        raise Refusal("token_already_revoked")
     token.revoked_at = now or utcnow()
     db.session.flush()
     record_event(actor, "access.token_revoked", object_type="api_token", object_id=token.id,

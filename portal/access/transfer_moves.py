@@ -8,11 +8,11 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from portal.access import notify
 from portal.access.cap_rules import LIVE_STATES
 from portal.access.control_models import TransferConfirmation
 from portal.access.models import AccessEvent, AccessGrant
-from portal.access.queries import approver_ids_for
+from portal.approvals.notices import portal_link, queue_notices
+from portal.approvals.queries import approver_ids_for, people_with_ids
 from portal.audit.services import record_event
 from portal.extensions import db
 from portal.org.models import Department, Person
@@ -72,5 +72,5 @@ def _move(row, now: datetime) -> bool:
 def notify_transfer(confirmation: TransferConfirmation) -> None:
     """The new department's managers have a grant to approve again or refuse."""
     person = db.session.get(Person, confirmation.person_id)
-    notify._queue(notify._people(approver_ids_for(person)), "transfer_needed", confirmation=confirmation,
-                  link=notify._link(f"/access/transfers/{confirmation.id}"))
+    queue_notices(people_with_ids(approver_ids_for(person)), "access/mail/transfer_needed", confirmation=confirmation,
+                  link=portal_link(f"/access/transfers/{confirmation.id}"))

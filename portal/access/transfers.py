@@ -16,11 +16,13 @@ from sqlalchemy import select, update
 from portal.access.cap_rules import LIVE_STATES
 from portal.access.control_models import TransferConfirmation
 from portal.access.models import AccessEvent, AccessGrant
-from portal.access.queries import _approves_for, approver_ids_for
+from portal.access.queries import _approves_for
 from portal.access.refresh import refresh_access_decisions
-from portal.access.rules import reason_problem
-from portal.access.services import AccessError, revoke_grant
+from portal.access.services import revoke_grant
+from portal.approvals.queries import approver_ids_for
+from portal.approvals.rules import reason_problem
 from portal.audit.services import record_event
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.org.models import Department, Person
@@ -46,16 +48,16 @@ def decide_transfer(actor: Person, confirmation: TransferConfirmation, approve: 
     """The new department's manager approves the grant again (it may come back in force) or refuses (revoked)."""
     now = now or utcnow()
     if actor.id == confirmation.person_id:
-        raise AccessError("own_request")
+        raise Refusal("own_request")
     if actor.id not in approver_ids_for(confirmation.person):
-        raise AccessError("not_the_manager")
+        raise Refusal("not_the_manager")
     if reason_problem(reason):
-        raise AccessError("reason_too_short", "reason")
+        raise Refusal("reason_too_short", "reason")
     result = db.session.execute(update(TransferConfirmation).where(
         TransferConfirmation.id == confirmation.id, TransferConfirmation.outcome == "pending").values(
         outcome="approved" if approve else "refused", decided_by_id=actor.id, decided_at=now, reason=reason.strip()))
     if result.rowcount != 1:
-        raise AccessError("transfer_decided")
+        raise Refusal("transfer_decided")
     db.session.expire(confirmation)
     grant = confirmation.grant
     if not approve:

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.access import admin_views, cap_views, grant_views, register_views, review_views  # noqa: F401  (same blueprint)  # noqa: F401  (same blueprint: standing cap, registers)
-from portal.access.blueprint import bp, found, lost_page, no_auditor_writes, refuse_on_form, viewer
+from portal.access.blueprint import bp, found, lost_page, viewer
 from portal.access.cap import waiting_ahead
-from portal.access.forms import ApprovalForm, GrantForm, RequestForm, ReviewForm
-from portal.access.messages import reason_text
+from portal.access.forms import GrantForm, RequestForm, ReviewForm
+from portal.access.messages import error_text, reason_text
 from portal.access.models import AccessDecision, AccessGrant, AccessRequest, ProtectedSystem
 from portal.access.queries import (
     approver_ids_for,
@@ -28,14 +28,15 @@ from portal.access.queries import (
 )
 from portal.access.rules import conflict_of_interest, effective_request_status
 from portal.access.services import (
-    AccessError,
     GrantDecision,
     decide_approval,
     decide_grant,
     department_cap_state,
     request_access,
 )
-from portal.core.access import roles_required, signed_in
+from portal.approvals.forms import ApprovalForm
+from portal.core.access import no_auditor_writes, roles_required, signed_in
+from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.timeutil import to_jst, utcnow
 from portal.core.workflow import StepLost
 from portal.extensions import db
@@ -80,9 +81,9 @@ def request_form(code: str):
     if form.validate_on_submit():
         try:
             created = request_access(person, system, form.purpose.data, form.explanation.data)
-        except AccessError as error:
+        except Refusal as error:
             db.session.rollback()
-            refuse_on_form(form, error)
+            apply_refusal_to_form(form, error, error_text)
             refused = True
         else:
             db.session.commit()
@@ -135,7 +136,7 @@ def request_detail(request_id: int):
     return _detail(_request(request_id))
 
 
-def _end_failed(error: AccessError) -> None:
+def _end_failed(error: Refusal) -> None:
     """Undo a refused action, but keep the expiry of a request found expired on the way."""
     if error.code == "request_expired":
         db.session.commit()
@@ -155,9 +156,9 @@ def approve(request_id: int):
             decide_approval(viewer(), access_request, form.decision.data == "approve", form.reason.data)
         except StepLost as lost:
             return lost_page(lost, url_for("access.request_detail", request_id=request_id))
-        except AccessError as error:
+        except Refusal as error:
             _end_failed(error)
-            refuse_on_form(form, error)
+            apply_refusal_to_form(form, error, error_text)
         else:
             db.session.commit()
             flash(_("Approved: the grant owners have been told.") if form.decision.data == "approve"
@@ -180,9 +181,9 @@ def grant(request_id: int):
             outcome = decide_grant(viewer(), access_request, decision)
         except StepLost as lost:
             return lost_page(lost, url_for("access.request_detail", request_id=request_id))
-        except AccessError as error:
+        except Refusal as error:
             _end_failed(error)
-            refuse_on_form(form, error)
+            apply_refusal_to_form(form, error, error_text)
         else:
             db.session.commit()
             if outcome.waiting_for:

@@ -19,6 +19,7 @@ from portal.auth.models import AccountToken
 from portal.auth.password_rules import holder_of, password_problems
 from portal.auth.passwords import hash_password
 from portal.auth.services import PasswordPolicyError
+from portal.core.refusals import Refusal
 from portal.core.timeutil import as_utc, utcnow
 from portal.extensions import db
 from portal.org.models import Department, Person
@@ -35,12 +36,13 @@ KEEP_ENDED_LINKS = timedelta(days=90)
 MAX_RESETS_PER_REQUEST = 5
 
 
-class InvitationRefused(ValueError):
-    """An invitation that cannot be sent; str() is a code the view puts into words."""
+class InvitationRefused(Refusal):
+    """An invitation that cannot be sent; its code (also str()) the view puts into words."""
 
 
-class LinkRefused(ValueError):
-    """A link that does not work (any more); str() is its state: unknown, used, expired, superseded, inactive."""
+class LinkRefused(Refusal):
+    """A link that does not work (any more); its code (also str()) is its state: unknown, used, expired,
+    superseded, inactive."""
 
 
 @dataclass
@@ -204,7 +206,7 @@ def find_link(token: str) -> AccountToken | None:
 def set_password_with_link(token: str, new_password: str) -> Person:
     """Set the person's password through their link, once; ends their other sessions; audited.
 
-    Raises LinkRefused (the link's state) or PasswordPolicyError("new_password", problems).
+    Raises LinkRefused (the link's state) or PasswordPolicyError (on "new_password", with its problems).
     """
     row = find_link(token)
     state = link_state(row)
@@ -213,7 +215,7 @@ def set_password_with_link(token: str, new_password: str) -> Person:
     person = db.session.get(Person, row.person_id)
     problems = password_problems(new_password, holder_of(person))
     if problems:
-        raise PasswordPolicyError("new_password", problems)
+        raise PasswordPolicyError("password_rules", "new_password", problems=problems)
     now = utcnow()
     won = db.session.execute(
         update(AccountToken).where(AccountToken.id == row.id, AccountToken.expires_at > now, *_open())

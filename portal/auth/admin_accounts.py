@@ -11,13 +11,14 @@ from portal.auth.password_rules import holder_of, password_problems
 from portal.auth.passwords import hash_password
 from portal.auth.services import PasswordPolicyError
 from portal.auth.two_factor import remove_second_factor
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.org.models import Department, Person, PersonRole
 
 
-class AccountRefused(ValueError):
-    """A command that must not run; str() is a code the CLI puts into words."""
+class AccountRefused(Refusal):
+    """A command that must not run; its code (also str()) the CLI puts into words."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def _new_person(employee_no: str, new: NewPerson) -> tuple[Person, bool]:
 def _set_password(person: Person, password: str) -> None:
     problems = password_problems(password, holder_of(person))
     if problems:
-        raise PasswordPolicyError("password", problems)
+        raise PasswordPolicyError("password_rules", "password", problems=problems)
     person.password_hash = hash_password(password)
     person.session_version += 1
     supersede_open_links(person.id, utcnow())  # a password set here retires any open link

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from portal.core.refusals import Refusal
+
 #: Everyone with a password may use it (the default, and the demo's).
 ALL = "all"
 #: Company staff sign in through the company's SSO; agency staff and admins keep local passwords.
@@ -16,12 +18,8 @@ REFUSED_MODE_OFF = "local_login_off"
 REFUSED_USE_SSO = "use_company_sso"
 
 
-class LocalLoginRefused(Exception):
-    """A correct local sign-in that the configured mode does not allow; `reason` says which rule."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+class LocalLoginRefused(Refusal):
+    """A correct local sign-in that the configured mode does not allow; `code` says which rule."""
 
 
 def checked_mode(value: str) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import delete
 
 from portal.auth.models import OidcUsedValue
 from portal.core import timeutil
+from portal.core.refusals import Refusal
 from portal.extensions import db
 
 #: Session keys: the flow under way, and after sign-in the ID token (for RP-initiated logout) and subject.
@@ -46,13 +47,8 @@ _CLIENT_KEY = "portal_oidc_client"
 _client_lock = threading.Lock()
 
 
-class SsoRefused(Exception):
-    """The provider's answer cannot sign anyone in; `reason` is the audit reason, `details` extra facts."""
-
-    def __init__(self, reason: str, **details):
-        super().__init__(reason)
-        self.reason = reason
-        self.details = details
+class SsoRefused(Refusal):
+    """The provider's answer cannot sign anyone in; `code` is the audit reason, `details` extra facts."""
 
 
 @dataclass(frozen=True)

@@ -119,8 +119,8 @@ def oidc_login():
     try:
         url = authorization_url("login", locale=current_locale(), next_url=_safe_next(request.args.get("next")))
     except SsoRefused as refusal:
-        current_app.logger.warning("company sign-in could not start: %s %s", refusal.reason, refusal.details)
-        return refusal_page(refusal.reason, "login", error=refusal.details.get("error", ""))
+        current_app.logger.warning("company sign-in could not start: %s %s", refusal.code, refusal.details)
+        return refusal_page(refusal.code, "login", error=refusal.details.get("error", ""))
     return redirect(url)
 
 
@@ -136,7 +136,7 @@ def oidc_callback():
         identity = finish_flow(request.args, pending)
     except SsoRefused as refusal:  # the state (and nonce) stay used up: committed with the audit event
         person = current_user._get_current_object() if current_user.is_authenticated else None
-        return _refused(refusal.reason, pending, person=person, **refusal.details)
+        return _refused(refusal.code, pending, person=person, **refusal.details)
     if pending.get("purpose") == "reauth":
         return _reauthenticated(identity, pending)
     return _signed_in(identity, pending.get("next"))

@@ -7,17 +7,18 @@ from portal.audit.services import record_event
 from portal.auth.local_login import ALL, LocalLoginRefused, local_login_refusal
 from portal.auth.password_rules import holder_of, password_problems
 from portal.auth.passwords import check_password, hash_password
+from portal.core.refusals import Refusal
 from portal.extensions import db
 from portal.org.models import Person
 
 
-class PasswordPolicyError(ValueError):
-    """The password change is refused: str() names the form field, `problems` the rules broken."""
+class PasswordPolicyError(Refusal):
+    """The password change is refused: `field` names the form field, `problems` the rules broken."""
 
-    def __init__(self, field: str, problems: list[str] | None = None):
-        super().__init__(field)
-        self.field = field
-        self.problems = problems or []
+    @property
+    def problems(self) -> list[str]:
+        """The password rules broken (none when the current password was wrong)."""
+        return self.details.get("problems") or []
 
 
 def find_person(employee_no: str) -> Person | None:
@@ -74,9 +75,9 @@ def change_password(person: Person, current: str, new: str) -> None:
     if not check_password(person.password_hash, current):
         record_event(person, "auth.password_check_failed", object_type="person", object_id=person.employee_no,
                      details={"purpose": "password_change"})
-        raise PasswordPolicyError("current_password")
+        raise PasswordPolicyError("wrong_password", "current_password")
     problems = password_problems(new, holder_of(person))
     if problems:
-        raise PasswordPolicyError("new_password", problems)
+        raise PasswordPolicyError("password_rules", "new_password", problems=problems)
     person.password_hash = hash_password(new)
     end_all_sessions(person, "auth.password_changed")

@@ -25,6 +25,7 @@ from sqlalchemy import delete, func, select, update
 
 from portal.audit.services import record_event
 from portal.auth.models import RecoveryCode, TwoFactor
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.org.models import Person
@@ -45,8 +46,8 @@ ISSUER = "研修ポータル"
 _NOT_CODE = re.compile(r"[^0-9a-z]")
 
 
-class SecondFactorRefused(ValueError):
-    """A second-factor step that fails; str() is why: wrong_code, replayed, own, not_enrolled."""
+class SecondFactorRefused(Refusal):
+    """A second-factor step that fails; its code (also str()) is why: wrong_code, replayed, own, not_enrolled."""
 
 
 def _step(now: datetime) -> int:

@@ -92,7 +92,7 @@ def login():
                                   local_login=current_app.config["PORTAL_LOCAL_LOGIN"])
         except LocalLoginRefused as refused:  # PORTAL_LOCAL_LOGIN, enforced here and not only by the page
             db.session.commit()
-            return render_template("auth/login.html", form=form, local_login_refused=refused.reason), 403
+            return render_template("auth/login.html", form=form, local_login_refused=refused.code), 403
         db.session.commit()
         if person is not None:
             if second_factor_required(person):

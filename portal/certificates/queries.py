@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from portal.certificates.models import CertificateRevocation
 from portal.certificates.status import CURRENT, certificate_status
+from portal.core.i18n import in_language
 from portal.core.sql import id_filter
 from portal.extensions import db
 from portal.manuals.models import Manual, ManualEdition
@@ -60,11 +61,11 @@ class CertificateFacts:
 
     def manual_title(self, locale: str) -> str:
         """Title in the viewer's language, falling back to Japanese."""
-        return self.manual_title_en if locale == "en" and self.manual_title_en else self.manual_title_ja
+        return in_language(locale, self.manual_title_ja, self.manual_title_en)
 
     def department_name(self, locale: str) -> str:
         """Department name in the viewer's language, falling back to Japanese."""
-        return self.department_name_en if locale == "en" and self.department_name_en else self.department_name_ja
+        return in_language(locale, self.department_name_ja, self.department_name_en)
 
 
 def _superseded_clause():

@@ -14,6 +14,7 @@ from portal.audit.services import record_event
 from portal.certificates.models import CertificateRevocation
 from portal.certificates.queries import CertificateFacts, revocation_of
 from portal.core import signals
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.core.workflow import Meanwhile, StepLost, insert_once
 from portal.org.models import Person
@@ -23,14 +24,6 @@ SUBJECT = "certificate"
 
 REASON_MIN = 4
 REASON_MAX = 2000
-
-
-class RevocationRefused(Exception):
-    """The revocation cannot be made; `code` says why (reason_too_short, reason_too_long)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def _witness(revocation: CertificateRevocation):
@@ -43,9 +36,9 @@ def revoke_certificate(actor: Person, facts: CertificateFacts, reason: str,
     now = now or utcnow()
     reason = (reason or "").strip()
     if sum(ch.isalnum() for ch in reason) < REASON_MIN:
-        raise RevocationRefused("reason_too_short")
+        raise Refusal("reason_too_short", "reason")
     if len(reason) > REASON_MAX:
-        raise RevocationRefused("reason_too_long")
+        raise Refusal("reason_too_long", "reason")
     earlier = revocation_of(facts.attestation_id)
     if earlier is not None:
         raise StepLost(SUBJECT, Meanwhile("revoked", *_witness(earlier)))

@@ -11,11 +11,12 @@ from portal.certificates.forms import BulkExportForm, RevokeForm
 from portal.certificates.jobs import start_certificate_export
 from portal.certificates.labels import certificate_status_label, signature_method_label
 from portal.certificates.rendering import certificate_filename, render_certificate, verification_url
-from portal.certificates.services import RevocationRefused, record_certificate_download, revoke_certificate
+from portal.certificates.services import record_certificate_download, revoke_certificate
 from portal.core.access import roles_required, signed_in
 from portal.core.errors import conflict_page
 from portal.core.exports import content_disposition
 from portal.core.i18n import current_locale, format_jst
+from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.jobs.services import announce_job
@@ -106,9 +107,9 @@ def revoke(attestation_id: int):
         except StepLost as lost:
             db.session.rollback()
             return conflict_page(_revoked_meanwhile(lost), url_for(".detail", attestation_id=attestation_id))
-        except RevocationRefused as refused:
+        except Refusal as refused:
             db.session.rollback()
-            form.reason.errors = [str(REFUSALS[refused.code])]
+            apply_refusal_to_form(form, refused, REFUSALS.get)
         else:
             db.session.commit()
             flash(_("The certificate was revoked. Its verification page now says so."), "success")

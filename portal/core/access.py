@@ -1,6 +1,7 @@
 """Deny by default: every endpoint declares who may use it, checked before the view runs."""
 from __future__ import annotations
 
+from functools import wraps
 from typing import Callable
 
 from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
@@ -40,6 +41,18 @@ def roles_required(*roles: str) -> Callable[[Callable], Callable]:
         return view
 
     return mark
+
+
+def no_auditor_writes(view):
+    """Auditors read everything and change nothing: 403 on any write, whatever other roles they hold."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if request.method not in ("GET", "HEAD") and current_user.has_role("auditor"):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return guarded
 
 
 def access_rule(endpoint: str | None):

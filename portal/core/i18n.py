@@ -48,8 +48,14 @@ def format_date(day: date | datetime | None) -> str:
     return text
 
 
+def in_language(locale: str | None, ja: str, en: str | None) -> str:
+    """The English text for a reader of English when there is one, else the Japanese (names, titles)."""
+    return en if locale == "en" and en else ja
+
+
 def register_i18n(app: Flask) -> None:
     """Template filters and globals for language and time."""
     app.jinja_env.filters["jst"] = format_jst
     app.jinja_env.filters["date_ja"] = format_date
     app.jinja_env.globals["current_locale"] = current_locale
+    app.jinja_env.globals["in_language"] = in_language

@@ -54,6 +54,16 @@ def render_mail(template: str, to: str, **context) -> OutgoingMail:
     return OutgoingMail(to=to, subject=str(getattr(module, "subject", "")), body=str(module))
 
 
+def mail_locale(person_locale: str | None) -> str:
+    """The language a person's mail is written in: English when they chose it, Japanese otherwise."""
+    return "en" if person_locale == "en" else "ja"
+
+
+def render_person_mail(template: str, person, **context) -> OutgoingMail:
+    """A message to one person from `<template>.<their language>.txt` (`person` is in its context)."""
+    return render_mail(f"{template}.{mail_locale(person.locale)}.txt", to=person.email, person=person, **context)
+
+
 def _message(mail: OutgoingMail, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender

@@ -4,17 +4,18 @@ from __future__ import annotations
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.core.i18n import format_jst
+from portal.core.labels import StateLabels
 from portal.dashboards import queries
 
-STATUS_LABELS = {
+STATUS_LABELS = StateLabels({
     "current": _l("Current"), "due": _l("Re-training due"), "in_progress": _l("In progress"),
     "not_started": _l("Not started"), "overdue": _l("Overdue"), "expired": _l("Expired"),
-}
+})
 
 
 def dashboard_status_label(status: str) -> str:
     """The short word for a training status, in the viewer's language."""
-    return str(STATUS_LABELS.get(status, status))
+    return STATUS_LABELS.label_for(status)
 
 
 def day_text(day) -> str:

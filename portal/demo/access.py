@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from portal.access.models import AccessEvent, AccessGrant, AccessRequest, ReviewCampaign, ReviewItem
-from portal.access.queries import approver_ids_for, training_overview
+from portal.access.queries import training_overview
 from portal.access.refresh import refresh_access_decisions
 from portal.access.reviews import start_campaign
 from portal.access.services import GrantDecision, decide_approval, decide_grant, expire_requests, request_access
 from portal.access.systems import SystemData, save_system
+from portal.approvals.queries import approver_ids_for
 from portal.audit.services import record_event
 from portal.core.timeutil import utcnow
 from portal.demo.organisation import DEMO_ACCOUNTS

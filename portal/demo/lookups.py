@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from portal.access.models import ProtectedSystem
-from portal.access.queries import approver_ids_for
+from portal.approvals.queries import approver_ids_for
 from portal.audit.services import record_event
 from portal.auth.passwords import hash_password
 from portal.core.timeutil import utcnow

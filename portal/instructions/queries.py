@@ -11,6 +11,7 @@ from flask import abort
 from sqlalchemy import and_, case, exists, false, func, or_, select, true
 from sqlalchemy.orm import aliased
 
+from portal.core.i18n import in_language
 from portal.core.timeutil import JST, to_jst, utcnow
 from portal.extensions import db
 from portal.instructions.models import (
@@ -176,7 +177,7 @@ def recipient_rows(instruction: Instruction, scope: frozenset[int] | None, viewe
     rows = []
     for row in db.session.execute(query):
         item = row._asdict()
-        item["department_name"] = row.name_en if locale == "en" and row.name_en else row.name_ja
+        item["department_name"] = in_language(locale, row.name_ja, row.name_en)
         rows.append(item)
     return rows
 

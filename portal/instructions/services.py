@@ -1,8 +1,8 @@
 """Issuing, acknowledging and reminding corrective instructions.
 
 State changes only: each takes the acting person, flushes (never commits) and writes its
-audit event in the same transaction. Input problems raise InstructionInputError naming the
-form field, and nothing is written.
+audit event in the same transaction. Input problems raise one Refusal (portal.core.refusals) naming
+each form field with its message, and nothing is written.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from sqlalchemy import Integer, exists, func, insert, literal, or_, select
 
 from portal.audit.services import record_event
 from portal.core.exports import clean_filename
-from portal.core.mail import OutgoingMail, render_mail
+from portal.core.mail import OutgoingMail, render_person_mail
+from portal.core.refusals import Refusal
 from portal.core.timeutil import to_jst, utcnow
 from portal.core.workflow import Meanwhile, StepLost, insert_once
 from portal.extensions import db
@@ -46,14 +47,6 @@ class IssueData:
     #: the size limit when the upload is larger (the size says how large it really is).
     attachments: list[tuple[str, bytes, int]] = field(default_factory=list)
     corrects_id: int | None = None
-
-
-class InstructionInputError(Exception):
-    """Input that cannot be issued: {form field name: [messages]}."""
-
-    def __init__(self, errors: dict[str, list]):
-        super().__init__(errors)
-        self.errors = errors
 
 
 class NotARecipient(Exception):
@@ -205,7 +198,8 @@ def issue_instruction(actor: Person, data: IssueData) -> Instruction:
             errors.setdefault("departments", []).append(
                 _l("Nobody would receive this instruction: the chosen departments have no other active members."))
     if errors:
-        raise InstructionInputError(errors)
+        raise Refusal.collected(Refusal("input_invalid", name, message=message)
+                                for name, messages in errors.items() for message in messages)
 
     spec = {"departments": sorted(d.code for d in departments), "people": sorted(p.employee_no for p in people)}
     hashes = [hashlib.sha256(content).hexdigest() for _name, _type, content in attachments]
@@ -288,8 +282,8 @@ def remind_instruction(actor: Person, instruction: Instruction, department_ids: 
     record_event(actor, "instruction.reminded", object_type="instruction", object_id=instruction.id,
                  details={"people": len(pending), "employee_nos": sorted(p.employee_no for p in pending)[:200]})
     return [
-        render_mail(f"instructions/mail/reminder.{'en' if p.locale == 'en' else 'ja'}.txt", to=p.email,
-                    person=p, instruction=instruction, issuer=instruction.issuer, link=link)
+        render_person_mail("instructions/mail/reminder", p, instruction=instruction, issuer=instruction.issuer,
+                           link=link)
         for p in pending if p.email
     ]
 

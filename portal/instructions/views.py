@@ -15,6 +15,8 @@ from portal.core.bounds import accepts_body, parse_id
 from portal.core.errors import conflict_page
 from portal.core.exports import content_disposition
 from portal.core.i18n import current_locale, format_jst
+from portal.core.labels import StateLabels
+from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.workflow import StepLost
 from portal.extensions import db
 from portal.instructions import queries, rules
@@ -22,7 +24,6 @@ from portal.instructions.blueprint import bp
 from portal.instructions.forms import ActionForm, InstructionForm, RegisterSearchForm
 from portal.instructions.models import InstructionAttachment
 from portal.instructions.services import (
-    InstructionInputError,
     IssueData,
     NotARecipient,
     NothingToRemind,
@@ -36,8 +37,8 @@ from portal.outbox.services import queue_mails
 MAX_ISSUE_REQUEST_BYTES = 64 * 1024 * 1024
 SEARCH_ARGS = frozenset({"q", "department", "status"} | {
     f"{name}-{part}" for name in ("issued_from", "issued_to") for part in ("year", "month", "day")})
-STATUS_LABELS = {"open": _l("Awaiting acknowledgement"), "overdue": _l("Overdue"), "complete": _l("Fully acknowledged"),
-                 "corrected": _l("Corrected")}
+STATUS_LABELS = StateLabels({"open": _l("Awaiting acknowledgement"), "overdue": _l("Overdue"),
+                             "complete": _l("Fully acknowledged"), "corrected": _l("Corrected")})
 
 
 def refuse_auditors(view):
@@ -69,7 +70,7 @@ bp.add_app_template_global(rules.instruction_status, "instruction_status")
 @bp.app_template_global("instruction_status_label")
 def instruction_status_label(status: str) -> str:
     """The short word for a status, in the viewer's language."""
-    return str(STATUS_LABELS.get(status, status))
+    return STATUS_LABELS.label_for(status)
 
 
 def search_filters(args) -> tuple[RegisterSearchForm, queries.RegisterFilters | None]:
@@ -77,7 +78,7 @@ def search_filters(args) -> tuple[RegisterSearchForm, queries.RegisterFilters | 
     form = RegisterSearchForm(formdata=args)
     form.department.choices = [("", _("All"))] + [
         (str(d.id), d.display_name(current_locale())) for d in queries.all_departments()]
-    form.status.choices = [("", _("All"))] + [(s, str(STATUS_LABELS[s])) for s in rules.STATUSES]
+    form.status.choices = [("", _("All"))] + STATUS_LABELS.choices(rules.STATUSES)
     valid = form.validate()
     if valid and form.issued_from.data and form.issued_to.data and form.issued_from.data > form.issued_to.data:
         form.issued_to.errors = [*form.issued_to.errors, _("The end date must not be before the start date.")]
@@ -160,12 +161,9 @@ def new():
     form.validate()
     try:
         instruction = issue_instruction(actor, _issue_data(form))
-    except InstructionInputError as error:
+    except Refusal as error:
         db.session.rollback()
-        for name, messages in error.errors.items():
-            field = getattr(form, name)
-            if not (name == "acknowledge_by" and field.errors):  # a typo'd date already says why
-                field.errors = [*field.errors, *messages]
+        apply_refusal_to_form(form, error, keep_own_errors=["acknowledge_by"])  # a typo'd date already says why
         instruction = None
     if form.errors or instruction is None:
         db.session.rollback()

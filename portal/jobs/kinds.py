@@ -40,7 +40,7 @@ class JobKind:
     plan: Callable
     work: Callable
     finish: Callable
-    #: Errors this kind may report (JobRefused codes) with the words shown to people.
+    #: Errors this kind may report (refusal codes) with the words shown to people.
     messages: dict[str, Any] = field(default_factory=dict)
     #: Where the person goes to see what a job without a file did (an endpoint name), if anywhere.
     result_endpoint: str = ""

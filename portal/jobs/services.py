@@ -9,20 +9,13 @@ from sqlalchemy import update
 
 from portal.audit.services import record_event
 from portal.core.i18n import current_locale
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.jobs.kinds import kind_named
 from portal.jobs.models import FINAL_STATES, PLAN, Job, JobPart
 from portal.jobs.queue import enqueue
 from portal.org.models import Person
-
-
-class JobRefused(Exception):
-    """The job cannot do that now; `code` says why (already_finished, not_ready, expired)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def create_job(actor: Person | None, kind: str, params: dict) -> Job:
@@ -53,25 +46,25 @@ def may_see(viewer: Person, job: Job) -> bool:
 def cancel_job(actor: Person, job: Job) -> None:
     """Stop a queued or running job; consumers notice at their next heartbeat and delete its files."""
     if job.state in FINAL_STATES:
-        raise JobRefused("already_finished")
+        raise Refusal("already_finished")
     cancelled = db.session.execute(
         update(Job).where(Job.id == job.id, Job.state.in_(("queued", "running")))
         .values(state="cancelled", finished_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     if cancelled != 1:
-        raise JobRefused("already_finished")  # it finished (or was cancelled) a moment ago
+        raise Refusal("already_finished")  # it finished (or was cancelled) a moment ago
     record_event(actor, "job.cancelled", object_type="job", object_id=job.id,
                  details={"kind": job.kind, "done": job.done, "total": job.total})
 
 
 def result_file(job: Job, files_dir: Path) -> Path:
-    """The job's result on disk, or JobRefused (not_ready, expired)."""
+    """The job's result on disk, or Refusal (not_ready, expired)."""
     if job.state == "expired" or (job.state == "done" and job.expires_at and job.expires_at <= utcnow()):
-        raise JobRefused("expired")
+        raise Refusal("expired")
     if job.state != "done" or not job.result_path:
-        raise JobRefused("not_ready")
+        raise Refusal("not_ready")
     path = (files_dir / job.result_path).resolve()
     if files_dir.resolve() not in path.parents or not path.is_file():
-        raise JobRefused("expired")
+        raise Refusal("expired")
     return path
 
 

@@ -13,6 +13,8 @@ from flask_login import current_user
 
 from portal.core.access import roles_required, signed_in
 from portal.core.exports import content_disposition
+from portal.core.labels import StateLabels
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.jobs import queries
@@ -21,12 +23,12 @@ from portal.jobs.engine import files_dir
 from portal.jobs.forms import ActionForm
 from portal.jobs.kinds import job_kinds
 from portal.jobs.models import FINAL_STATES, Job
-from portal.jobs.services import JobRefused, cancel_job, may_see, record_download, result_file
+from portal.jobs.services import cancel_job, may_see, record_download, result_file
 
-STATE_LABELS = {
+STATE_LABELS = StateLabels({
     "queued": _l("Waiting"), "running": _l("Processing"), "done": _l("Ready"), "failed": _l("Failed"),
     "cancelled": _l("Cancelled"), "expired": _l("Deleted"),
-}
+})
 ERRORS = {
     "stopped": _l("The work stopped several times (its consumer ended each time). Please start it again, or tell an "
                   "administrator."),
@@ -81,7 +83,7 @@ def job_status(job: Job, now) -> dict:
     left = queries.seconds_left(job.done, job.total, job.started_at, now) if job.state == "running" else None
     ready = job.state == "done"
     return {
-        "id": job.id, "state": job.state, "state_label": str(STATE_LABELS[job.state]),
+        "id": job.id, "state": job.state, "state_label": STATE_LABELS.label_for(job.state),
         "label": str(kind.label) if kind else job.kind, "done": job.done, "total": job.total,
         "percent": queries.percent(job.done, job.total), "seconds_left": left,
         "count_text": _count_text(job.done, job.total),
@@ -128,7 +130,7 @@ def cancel(job_id: int):
         abort(400)
     try:
         cancel_job(_viewer(), job)
-    except JobRefused as refused:
+    except Refusal as refused:
         db.session.rollback()
         flash(_refusal(refused.code), "warning")
     else:
@@ -144,7 +146,7 @@ def file(job_id: int):
     job = load_job(job_id)
     try:
         path: Path = result_file(job, files_dir())
-    except JobRefused as refused:
+    except Refusal as refused:
         flash(_refusal(refused.code), "warning")
         return redirect(url_for(".index"))
     record_download(_viewer(), job)

@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.core.i18n import format_jst
+from portal.core.labels import StateLabels
 from portal.core.workflow import StepLost
 
-STATUS_LABELS = {
+STATUS_LABELS = StateLabels({
     "awaiting_approval": _l("Waiting for the manager's approval"),
     "refused": _l("Refused by the manager"),
     "awaiting_handler": _l("Approved; waiting for a handler"),
@@ -14,8 +15,8 @@ STATUS_LABELS = {
     "answered": _l("Answered"),
     "withdrawn": _l("Withdrawn"),
     "expired": _l("Expired (not handled in time)"),
-}
-EVENT_LABELS = {
+})
+EVENT_LABELS = StateLabels({
     "requested": _l("Asked for the look-up"),
     "approved": _l("Approved by the manager"),
     "refused": _l("Refused by the manager"),
@@ -23,7 +24,7 @@ EVENT_LABELS = {
     "answered": _l("Answered and closed"),
     "withdrawn": _l("Withdrawn by the requester"),
     "expired": _l("Request expired"),
-}
+})
 ERRORS = {
     "purpose_unknown": _l("Choose a purpose from the list."),
     "explanation_empty": _l("Explain what you need the look-up for."),
@@ -58,7 +59,7 @@ ERRORS = {
 
 def status_label(status: str) -> str:
     """A status in words."""
-    return str(STATUS_LABELS.get(status, status))
+    return STATUS_LABELS.label_for(status)
 
 
 def error_text(code: str, **details) -> str:

@@ -1,39 +1,26 @@
-"""Telling the next person about a look-up, through the access feature's mail queue: rendered inside
-the transaction, delivered only after it commits, dropped on rollback (portal/access/notify.py)."""
+"""Telling the next person about a look-up, through the approval workflows' notices (portal/approvals):
+rendered inside the transaction, put in the outbox by the same commit, dropped on rollback."""
 from __future__ import annotations
 
 from typing import Iterable
 
-from flask import current_app
-from sqlalchemy import select
-
-from portal.access import notify as access_notify
-from portal.access.queries import approver_ids_for
-from portal.core.mail import OutgoingMail, render_mail
-from portal.extensions import db
+from portal.approvals.notices import portal_link, queue_notices
+from portal.approvals.queries import approver_ids_for, people_with_ids
 from portal.org.models import Person
 
 
 def _link(lookup) -> str:
-    return current_app.config["PORTAL_BASE_URL"].rstrip("/") + f"/lookups/{lookup.id}"
+    return portal_link(f"/lookups/{lookup.id}")
 
 
 def _queue(people: Iterable[Person], template: str, **context) -> None:
-    """One message per person, in their language, on the same after-commit queue as access mail."""
-    access_notify.install()
-    queue: list[OutgoingMail] = db.session.info.setdefault(access_notify._QUEUE_KEY, [])
-    for person in people:
-        if person.email and person.active:
-            locale = "en" if person.locale == "en" else "ja"
-            queue.append(render_mail(f"lookups/mail/{template}.{locale}.txt", to=person.email, person=person,
-                                     **context))
+    """One message per person (in their language) from lookups/mail/<template>, sent on commit."""
+    queue_notices(people, f"lookups/mail/{template}", **context)
 
 
 def approval_needed(lookup) -> None:
     """The requester's managers have a look-up to approve or refuse."""
-    ids = list(approver_ids_for(lookup.requester))
-    people = db.session.scalars(select(Person).where(Person.id.in_(ids))).all() if ids else []
-    _queue(people, "approval_needed", lookup=lookup, link=_link(lookup))
+    _queue(people_with_ids(approver_ids_for(lookup.requester)), "approval_needed", lookup=lookup, link=_link(lookup))
 
 
 def handler_needed(lookup) -> None:

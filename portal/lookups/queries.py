@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 from portal.access.decision import decide_access
 from portal.access.facts import gather_facts
 from portal.access.models import AccessGrant, ProtectedSystem
-from portal.access.queries import approver_ids_for
+from portal.approvals.queries import approver_ids_for
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.lookups import rules

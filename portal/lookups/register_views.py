@@ -29,7 +29,7 @@ def _filters() -> tuple[RegisterForm, RegisterFilters | None]:
     form = RegisterForm(formdata=request.args)
     departments = queries.register_departments(current_user)
     form.department.choices = [("", _("All"))] + [(str(d.id), d.display_name(current_locale())) for d in departments]
-    form.status.choices = [("", _("All"))] + [(s, messages.status_label(s)) for s in rules.STATUS_FILTERS]
+    form.status.choices = [("", _("All"))] + messages.STATUS_LABELS.choices(rules.STATUS_FILTERS)
     if not form.validate():
         return form, None
     status = form.status.data if form.status.data in rules.STATUS_FILTERS else ""
@@ -66,7 +66,7 @@ def _when(moment) -> str:
 
 def _row_maker():
     """Cells of one row; status words are looked up now, in the viewer's language."""
-    labels = {s: messages.status_label(s) for s in rules.STATUS_FILTERS}
+    labels = dict(messages.STATUS_LABELS.choices(rules.STATUS_FILTERS))
 
     def cells(row) -> list:
         return [row.id, _when(row.requested_at), row.requester_no, row.requester_name, row.department_code,

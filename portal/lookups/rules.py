@@ -1,8 +1,8 @@
 """Pure rules of look-up requests: state transitions, expiry, who may act, personal data in text.
 
 No app, no database: data in, answer out (unit-tested in tests/test_lookups_rules.py). The purpose
-explanation rule is the access workflow's own (portal/access/rules.py), so "." or "ああああ…" is
-refused here exactly as it is on an access request.
+explanation and reason rules are every approval workflow's (portal/approvals/rules.py), so "." or
+"ああああ…" is refused here exactly as it is on an access request.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 
-from portal.access.rules import explanation_problem, reason_problem  # noqa: F401  (re-exported: same rule)
+from portal.approvals.rules import explanation_problem, reason_problem  # noqa: F401  (re-exported: same rule)
 from portal.core.timeutil import JST
 
 QUESTION_MAX = 2000

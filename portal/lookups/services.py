@@ -1,8 +1,8 @@
 """The look-up workflow: request → manager's approval → a grant holder takes it → answer.
 
 Services take the acting Person explicitly, flush and never commit, write one history step and one
-audit event per change in the same transaction, and refuse with LookupInputError (codes per form
-field, nothing written) or LookupRefused (a rule said no). Every state change moves the request
+audit event per change in the same transaction, and refuse with Refusal (portal.core.refusals: a code,
+with the form field it concerns when the input was at fault; nothing written). Every state change moves the request
 only from the status it was seen in (portal.core.workflow), so of two people acting at once exactly
 one wins; the other gets StepLost saying what happened meanwhile, and nothing is written for them.
 """
@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from portal.access.models import ProtectedSystem
-from portal.access.queries import approver_ids_for
+from portal.approvals.queries import approver_ids_for
 from portal.audit.services import record_event
+from portal.core.refusals import Refusal
 from portal.core.timeutil import as_utc, utcnow
 from portal.core.workflow import Meanwhile, StepLost, move_step, try_move
 from portal.extensions import db
@@ -23,23 +24,6 @@ from portal.lookups import notify, rules
 from portal.lookups.models import LookupEvent, LookupRequest
 from portal.lookups.queries import grant_in_force, is_approver_for
 from portal.org.models import Person
-
-
-class LookupInputError(Exception):
-    """Input that cannot be accepted: {form field name: [error codes]}; nothing was written."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-class LookupRefused(Exception):
-    """A workflow rule refused the action: `code` names the rule."""
-
-    def __init__(self, code: str, **details):
-        super().__init__(code)
-        self.code = code
-        self.details = details
 
 
 @dataclass
@@ -52,9 +36,9 @@ class LookupData:
     reference: str = ""
 
 
-def _add(errors: dict, field: str, code: str | None) -> None:
+def _add(errors: list[Refusal], field: str, code: str | None) -> None:
     if code:
-        errors.setdefault(field, []).append(code)
+        errors.append(Refusal(code, field))
 
 
 def _step(lookup: LookupRequest, kind: str, actor: Person | None, now: datetime, note: str = "") -> None:
@@ -68,7 +52,7 @@ def _audit(actor: Person | None, lookup: LookupRequest, kind: str, reason: str =
                           "purpose": lookup.purpose, "status": lookup.status, **details})
 
 
-def _text_problems(errors: dict, field: str, value: str, missing: str, limit: int) -> None:
+def _text_problems(errors: list[Refusal], field: str, value: str, missing: str, limit: int) -> None:
     if not (value or "").strip():
         _add(errors, field, missing)
     elif len(value) > limit:
@@ -81,20 +65,20 @@ def request_lookup(actor: Person, system: ProtectedSystem, data: LookupData,
                    now: datetime | None = None) -> LookupRequest:
     """A person without access asks for a look-up with a purpose; it waits for their manager."""
     now = now or utcnow()
-    errors: dict[str, list[str]] = {}
+    errors: list[Refusal] = []
     if data.purpose not in system.purposes:
         _add(errors, "purpose", "purpose_unknown")
     _add(errors, "explanation", rules.explanation_problem(data.explanation))
-    if not errors.get("explanation"):
+    if not any(error.field == "explanation" for error in errors):
         _add(errors, "explanation", rules.personal_data_problem(data.explanation))
     _text_problems(errors, "question", data.question, "question_missing", rules.QUESTION_MAX)
     _add(errors, "reference", rules.reference_problem(data.reference))
     if errors:
-        raise LookupInputError(errors)
+        raise Refusal.collected(errors)
     if not approver_ids_for(actor):
-        raise LookupRefused("no_approver")
+        raise Refusal("no_approver")
     if grant_in_force(actor.id, system.id, now):
-        raise LookupRefused("has_access")
+        raise Refusal("has_access")
     lookup = LookupRequest(
         system_id=system.id, requester_id=actor.id, department_id=actor.department_id, purpose=data.purpose,
         explanation=data.explanation.strip(), question=data.question.strip(),
@@ -141,13 +125,13 @@ def _move(lookup: LookupRequest, action: str, now: datetime, *conditions, **valu
     current = rules.effective_status(lookup.status, as_utc(lookup.expires_at), now)
     if current == "expired" and lookup.status in rules.WAITING:
         _expire(lookup, now)
-        raise LookupRefused("request_expired")
+        raise Refusal("request_expired")
     after = rules.next_status(current, action)
     if after is None:
         if rules.moved_past(current, action):  # someone acted first: say who and when
             by, at = lookup_witness(lookup)
             raise StepLost(SUBJECT, Meanwhile(current, by, at))
-        raise LookupRefused("wrong_state", status=current)  # not there yet
+        raise Refusal("wrong_state", status=current)  # not there yet
     move_step(lookup, "status", lookup.status, {"status": after, **values}, *conditions, subject=SUBJECT,
               witness=lookup_witness)
 
@@ -157,11 +141,11 @@ def decide_lookup_approval(actor: Person, lookup: LookupRequest, approve: bool, 
     """The requester's manager approves or refuses, with a reason."""
     now = now or utcnow()
     if actor.id == lookup.requester_id:
-        raise LookupRefused("own_request")
+        raise Refusal("own_request")
     if not is_approver_for(actor, lookup):
-        raise LookupRefused("not_the_manager")
+        raise Refusal("not_the_manager")
     if rules.reason_problem(reason):
-        raise LookupInputError({"reason": ["reason_too_short"]})
+        raise Refusal("reason_too_short", "reason")
     action = "approve" if approve else "refuse"
     extra = {"closed_at": now} if not approve else {}
     _move(lookup, action, now, approver_id=actor.id, decided_at=now, decision_reason=reason.strip(), **extra)
@@ -179,9 +163,9 @@ def take_lookup(actor: Person, lookup: LookupRequest, now: datetime | None = Non
     now = now or utcnow()
     conflict = rules.handling_conflict(actor.id, lookup.requester_id, lookup.approver_id)
     if conflict:
-        raise LookupRefused(conflict)
+        raise Refusal(conflict)
     if not grant_in_force(actor.id, lookup.system_id, now):
-        raise LookupRefused("no_grant_in_force")
+        raise Refusal("no_grant_in_force")
     _move(lookup, "take", now, LookupRequest.handler_id.is_(None), LookupRequest.expires_at > now,
           handler_id=actor.id, taken_at=now)
     _step(lookup, "taken", actor, now)
@@ -193,14 +177,14 @@ def answer_lookup(actor: Person, lookup: LookupRequest, checked: str, answer: st
     """The handler records what was checked and the answer given, and closes the request."""
     now = now or utcnow()
     if lookup.handler_id != actor.id:
-        raise LookupRefused("not_the_handler")
-    errors: dict[str, list[str]] = {}
+        raise Refusal("not_the_handler")
+    errors: list[Refusal] = []
     _text_problems(errors, "checked", checked, "checked_missing", rules.ANSWER_MAX)
     _text_problems(errors, "answer", answer, "answer_missing", rules.ANSWER_MAX)
     if errors:
-        raise LookupInputError(errors)
+        raise Refusal.collected(errors)
     if not grant_in_force(actor.id, lookup.system_id, now):
-        raise LookupRefused("no_grant_in_force")
+        raise Refusal("no_grant_in_force")
     _move(lookup, "answer", now, LookupRequest.handler_id == actor.id, checked=checked.strip(),
           answer=answer.strip(), answered_at=now, closed_at=now)
     _step(lookup, "answered", actor, now, f"{lookup.checked}\n---\n{lookup.answer}")
@@ -212,7 +196,7 @@ def withdraw_lookup(actor: Person, lookup: LookupRequest, reason: str = "", now:
     """The requester withdraws a request nobody has taken yet."""
     now = now or utcnow()
     if actor.id != lookup.requester_id:
-        raise LookupRefused("not_the_requester")
+        raise Refusal("not_the_requester")
     _move(lookup, "withdraw", now, closed_at=now)
     _step(lookup, "withdrawn", actor, now, (reason or "").strip())
     _audit(actor, lookup, "withdrawn", (reason or "").strip())

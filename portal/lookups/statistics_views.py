@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from portal.core.access import roles_required
 from portal.core.exports import csv_response
-from portal.core.i18n import current_locale
+from portal.core.i18n import current_locale, in_language
 from portal.extensions import db
 from portal.lookups import queries, rules
 from portal.lookups.blueprint import bp
@@ -86,6 +86,6 @@ def statistics_csv():
     header = [_("Department code"), _("Department"), _("Purpose of use"), _("Requests"), _("Answered"),
               _("Refused"), _("Withdrawn or expired"), _("Still open")]
     locale = current_locale()
-    body = [[r.code, r.name_en if locale == "en" and r.name_en else r.name_ja, r.purpose, int(r.requested),
+    body = [[r.code, in_language(locale, r.name_ja, r.name_en), r.purpose, int(r.requested),
              int(r.answered or 0), int(r.refused or 0), int(r.ended or 0), int(r.open or 0)] for r in rows]
     return csv_response(f"lookup-statistics-{first.isoformat()}-{last.isoformat()}.csv", header, body)

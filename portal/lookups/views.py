@@ -8,11 +8,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from portal.access.blueprint import no_auditor_writes
-from portal.access.forms import ApprovalForm
 from portal.access.models import ProtectedSystem
-from portal.core.access import roles_required, signed_in
+from portal.approvals.forms import ApprovalForm
+from portal.core.access import no_auditor_writes, roles_required, signed_in
 from portal.core.errors import conflict_page
+from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.timeutil import as_utc, utcnow
 from portal.core.workflow import Meanwhile, StepLost
 from portal.extensions import db
@@ -23,8 +23,6 @@ from portal.lookups.models import LookupRequest
 from portal.lookups.services import (
     SUBJECT,
     LookupData,
-    LookupInputError,
-    LookupRefused,
     answer_lookup,
     decide_lookup_approval,
     request_lookup,
@@ -37,18 +35,11 @@ from portal.lookups.services import (
 def _wording() -> dict:
     """Labels the look-up templates use for statuses and history steps."""
     return {"lookup_status_label": messages.status_label,
-            "lookup_event_label": lambda kind: messages.EVENT_LABELS.get(kind, kind)}
+            "lookup_event_label": messages.EVENT_LABELS.label_for}
 
 
 def _viewer():
     return current_user._get_current_object()
-
-
-def _fields_from(form, error: LookupInputError) -> None:
-    """Put each code onto the form field it concerns (the error summary then names the field)."""
-    for name, codes in error.errors.items():
-        field = getattr(form, name)
-        field.errors = [*field.errors, *(messages.error_text(code) for code in codes)]
 
 
 def _status(lookup) -> str:
@@ -87,12 +78,9 @@ def new(code: str):
                           question=form.question.data or "", reference=form.reference.data or "")
         try:
             created = request_lookup(viewer, system, data)
-        except LookupInputError as error:
+        except Refusal as error:
             db.session.rollback()
-            _fields_from(form, error)
-        except LookupRefused as error:
-            db.session.rollback()
-            flash(messages.error_text(error.code, **error.details), "error")
+            apply_refusal_to_form(form, error, messages.error_text)
         else:
             db.session.commit()
             flash(_("Your look-up request was sent to your manager (No. %(number)s).", number=created.id), "success")
@@ -127,7 +115,7 @@ def detail(lookup_id: int):
     return _detail(queries.load_visible(_viewer(), lookup_id))
 
 
-def _refused(lookup, error: LookupRefused):
+def _refused(lookup, error: Refusal):
     """Show why the action was refused; keep an expiry found on the way, undo everything else."""
     if error.code == "request_expired":
         db.session.commit()
@@ -162,11 +150,11 @@ def approve(lookup_id: int):
             decide_lookup_approval(_viewer(), lookup, form.decision.data == "approve", form.reason.data)
         except StepLost as lost:
             return _lost(lookup_id, lost)
-        except LookupInputError as error:
+        except Refusal as error:
+            if error.field is None:
+                return _refused(lookup, error)
             db.session.rollback()
-            _fields_from(form, error)
-        except LookupRefused as error:
-            return _refused(lookup, error)
+            apply_refusal_to_form(form, error, messages.error_text)
         else:
             db.session.commit()
             flash(_("Approved: people authorised for the system can now take it.") if form.decision.data == "approve"
@@ -195,7 +183,7 @@ def take(lookup_id: int):
         take_lookup(viewer, lookup)
     except StepLost as lost:
         return _lost(lookup_id, lost)
-    except LookupRefused as error:
+    except Refusal as error:
         return _refused(lookup, error)
     db.session.commit()
     flash(_("You have taken this request: check, then record the answer."), "success")
@@ -214,11 +202,11 @@ def answer(lookup_id: int):
             answer_lookup(_viewer(), lookup, form.checked.data or "", form.answer.data or "")
         except StepLost as lost:
             return _lost(lookup_id, lost)
-        except LookupInputError as error:
+        except Refusal as error:
+            if error.field is None:
+                return _refused(lookup, error)
             db.session.rollback()
-            _fields_from(form, error)
-        except LookupRefused as error:
-            return _refused(lookup, error)
+            apply_refusal_to_form(form, error, messages.error_text)
         else:
             db.session.commit()
             flash(_("Answer recorded; the request is closed and the requester has been told."), "success")
@@ -239,7 +227,7 @@ def withdraw(lookup_id: int):
         withdraw_lookup(_viewer(), lookup, form.reason.data or "")
     except StepLost as lost:
         return _lost(lookup_id, lost)
-    except LookupRefused as error:
+    except Refusal as error:
         return _refused(lookup, error)
     db.session.commit()
     flash(_("Your look-up request was withdrawn."), "success")

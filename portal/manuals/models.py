@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.core.i18n import in_language
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 
@@ -30,7 +31,7 @@ class Manual(db.Model):
 
     def title(self, locale: str) -> str:
         """Title in the viewer's language, falling back to Japanese."""
-        return self.title_en if locale == "en" and self.title_en else self.title_ja
+        return in_language(locale, self.title_ja, self.title_en)
 
 
 class QuizVersion(db.Model):

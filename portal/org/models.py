@@ -7,6 +7,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.core.i18n import in_language
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 
@@ -42,7 +43,7 @@ class Department(db.Model):
 
     def display_name(self, locale: str) -> str:
         """Name in the viewer's language, falling back to Japanese."""
-        return self.name_en if locale == "en" and self.name_en else self.name_ja
+        return in_language(locale, self.name_ja, self.name_en)
 
 
 class PersonRole(db.Model):

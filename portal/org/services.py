@@ -8,6 +8,7 @@ from sqlalchemy import delete, insert, select, text, update
 
 from portal.audit.services import record_event
 from portal.core import signals
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.org.history import record_import_history
@@ -26,8 +27,9 @@ _PG_ORG_LOCK = 7243002
 _CHUNK = 500
 
 
-class RoleChangeRefused(ValueError):
-    """A role change that must not happen; str() is a code the view turns into words."""
+class RoleChangeRefused(Refusal):
+    """A role change that must not happen (`code`, and the form `field` it concerns): the import page
+    catches only these."""
 
 
 def lock_organisation() -> None:
@@ -82,7 +84,7 @@ def apply_sync(actor: Person | None, plan: SyncPlan, source_name: str, details: 
     managed departments: another administrator must apply that file.
     """
     if actor is not None and own_role_changes(plan, actor.employee_no):
-        raise RoleChangeRefused("own_roles")
+        raise RoleChangeRefused("own_roles", "roles")
     session, now = db.session, utcnow()
     source = source_name[:80]
     if plan.new_departments:
@@ -165,23 +167,23 @@ def change_roles(actor: Person, person: Person, roles: Iterable[str], managed_de
     reason_required, stale (someone changed them since the form was shown).
     """
     if actor.id == person.id:
-        raise RoleChangeRefused("own_roles")
+        raise RoleChangeRefused("own_roles", "roles")
     reason = " ".join(reason.split())  # one line: no CR/LF can forge lines in logs or exports
     if not reason:
-        raise RoleChangeRefused("reason_required")
+        raise RoleChangeRefused("reason_required", "reason")
     wanted_roles = frozenset(roles) - {"employee"}
     if not wanted_roles <= set(ROLES):
-        raise RoleChangeRefused("unknown_role")
+        raise RoleChangeRefused("unknown_role", "roles")
     wanted_ids = set(managed_department_ids)
     if wanted_ids and "manager" not in wanted_roles:
-        raise RoleChangeRefused("manages_without_manager")
+        raise RoleChangeRefused("manages_without_manager", "managed")
     lock_organisation()
     departments = db.session.scalars(select(Department).where(Department.id.in_(wanted_ids))).all() if wanted_ids else []
     if len(departments) != len(wanted_ids):
-        raise RoleChangeRefused("unknown_department")
+        raise RoleChangeRefused("unknown_department", "managed")
     db.session.refresh(person)  # decide on the committed state, after taking the lock
     if expected_state is not None and expected_state != role_state(person):
-        raise RoleChangeRefused("stale")
+        raise RoleChangeRefused("stale", "roles")
     before_roles = sorted(person.roles - {"employee"})
     before_codes = sorted(d.code for d in person.managed_departments)
     after_codes = sorted(d.code for d in departments)

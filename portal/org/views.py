@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.core.access import roles_required
 from portal.core.i18n import current_locale
+from portal.core.refusals import apply_refusal_to_form
 from portal.extensions import db
 from portal.org import import_views  # noqa: F401  (the HR import pages, on the same blueprint)
 from portal.org.blueprint import bp
@@ -90,18 +91,21 @@ def person(person_id: int):
     return render_template("org/person.html", person=target, form=form)
 
 
+#: HTTP status and words per role-change refusal code.
 _REFUSALS = {
-    "own_roles": (403, "roles", lambda: _("You cannot change your own roles. Ask another administrator.")),
-    "manages_without_manager": (400, "managed",
-                                lambda: _("Only a manager can manage departments: tick Manager as well, or clear the "
-                                          "departments.")),
-    "unknown_role": (400, "roles", lambda: _("Choose roles from the list.")),
-    "unknown_department": (400, "managed", lambda: _("Choose departments from the list.")),
-    "reason_required": (400, "reason", lambda: _("Enter the reason for the change.")),
-    "stale": (409, "roles",
-              lambda: _("Someone changed this person's roles after you opened the page. Check the current roles below "
-                        "and try again.")),
+    "own_roles": (403, lambda: _("You cannot change your own roles. Ask another administrator.")),
+    "manages_without_manager": (400, lambda: _("Only a manager can manage departments: tick Manager as well, or "
+                                               "clear the departments.")),
+    "unknown_role": (400, lambda: _("Choose roles from the list.")),
+    "unknown_department": (400, lambda: _("Choose departments from the list.")),
+    "reason_required": (400, lambda: _("Enter the reason for the change.")),
+    "stale": (409, lambda: _("Someone changed this person's roles after you opened the page. Check the current roles "
+                             "below and try again.")),
 }
+
+
+def _refusal_words(code: str) -> str:
+    return _REFUSALS[code][1]()
 
 
 @bp.route("/people/<int:person_id>/roles", methods=["POST"])
@@ -110,8 +114,8 @@ def person_roles(person_id: int):
     """Change a person's roles and managed departments, with a reason (never one's own)."""
     target = _load_person(person_id)
     if target.id == _viewer().id:
-        status, field, message = _REFUSALS["own_roles"]
-        flash(message(), "error")
+        status = _REFUSALS["own_roles"][0]
+        flash(_refusal_words("own_roles"), "error")
         return render_template("org/person.html", person=target, form=None), status
     form = _roles_form(target, submitted=True)
     if not form.validate_on_submit():
@@ -121,10 +125,10 @@ def person_roles(person_id: int):
                                expected_state=form.state.data or None)
     except RoleChangeRefused as refusal:
         db.session.rollback()
-        status, field, message = _REFUSALS[str(refusal)]
+        status = _REFUSALS[refusal.code][0]
         target = _load_person(person_id)
         fresh = _roles_form(target) if status == 409 else form
-        getattr(fresh, field).errors = [*getattr(fresh, field).errors, message()]
+        apply_refusal_to_form(fresh, refusal, _refusal_words)
         return render_template("org/person.html", person=target, form=fresh), status
     db.session.commit()
     who = person_label(target.name, target.employee_no)

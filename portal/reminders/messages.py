@@ -12,7 +12,8 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import and_, select
 
-from portal.core.mail import OutgoingMail, render_mail
+from portal.core.i18n import in_language
+from portal.core.mail import OutgoingMail, mail_locale, render_mail
 from portal.core.sql import id_filter
 from portal.extensions import db
 from portal.manuals.models import Manual, TrainingAssignment
@@ -45,10 +46,6 @@ class PersonMessage:
     log_ids: list[int] = field(default_factory=list)
 
 
-def _locale(person_locale: str) -> str:
-    return "en" if person_locale == "en" else "ja"
-
-
 def _link(path: str) -> str:
     return current_app.config["PORTAL_BASE_URL"].rstrip("/") + path
 
@@ -56,7 +53,7 @@ def _link(path: str) -> str:
 def learner_message(person: Person, overdue: list[ReminderItem], due_soon: list[ReminderItem],
                     today: date) -> OutgoingMail:
     """The reminder to one learner: what is overdue and what is due soon, in their language."""
-    return render_mail(f"reminders/learner.{_locale(person.locale)}.txt", to=person.email, person=person,
+    return render_mail(f"reminders/learner.{mail_locale(person.locale)}.txt", to=person.email, person=person,
                        overdue=overdue, due_soon=due_soon, today=today, link=_link("/"))
 
 
@@ -74,7 +71,7 @@ def claimed_learner_messages(claim: str, today: date) -> list[PersonMessage]:
     grouped: dict[int, tuple[Person, list, list, list]] = {}
     for log_id, kind, person, title_ja, title_en, slug, due_date in rows:
         entry = grouped.setdefault(person.id, (person, [], [], []))
-        title = title_en if _locale(person.locale) == "en" and title_en else title_ja
+        title = in_language(mail_locale(person.locale), title_ja, title_en)
         if kind == OVERDUE_KIND:  # overdue means the due date passed; otherwise the attestation expired
             status = OVERDUE if due_date is not None and due_date < today else EXPIRED
             entry[1].append(ReminderItem(title, slug, due_date, status))
@@ -125,9 +122,9 @@ def claimed_digest_messages(claim: str, today: date) -> list[PersonMessage]:
             lines_by_department[row[0]].append(row[1:])
     messages = []
     for log_id, manager in logs:
-        locale = _locale(manager.locale)
-        lines = [DigestLine(f"{name_en if locale == 'en' and name_en else name_ja}（{code}）", name, number,
-                            title_en if locale == "en" and title_en else title_ja, due, status)
+        locale = mail_locale(manager.locale)
+        lines = [DigestLine(f"{in_language(locale, name_ja, name_en)}（{code}）", name, number,
+                            in_language(locale, title_ja, title_en), due, status)
                  for department_id in sorted(managed[manager.id])
                  for code, name_ja, name_en, name, _kana, number, title_ja, title_en, due, status
                  in lines_by_department.get(department_id, ())]

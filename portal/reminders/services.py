@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import Date, Integer, String
 
 from portal.audit.services import record_event
+from portal.core.mail import mail_locale
 from portal.extensions import UTCDateTime, db
 from portal.manuals.models import Manual, TrainingAssignment
 from portal.org.models import Person, PersonRole, department_managers
@@ -154,7 +155,7 @@ def remind_person(actor: Person, person: Person, department_ids, today: date, no
     record_event(actor, "reminder.sent", object_type="person", object_id=person.id,
                  details={"employee_no": person.employee_no, "kind": OVERDUE_KIND, "day": today.isoformat(),
                           "manuals": sorted(manuals[row.manual_id].slug for row in behind)})
-    locale = "en" if person.locale == "en" else "ja"
+    locale = mail_locale(person.locale)
     items = [ReminderItem(manuals[row.manual_id].title(locale), manuals[row.manual_id].slug, row.due_date, row.status)
              for row in sorted(behind, key=lambda r: manuals[r.manual_id].slug)]
     return PersonMessage(learner_message(person, items, [], today), log_ids)

@@ -7,10 +7,12 @@ from flask import url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from portal.core.i18n import format_jst
+from portal.core.labels import StateLabels
 from portal.training.quiz import questions_by_id, required_correct
 from portal.training.status import TASK_GROUPS, task_group
 
-STATUS_WORDS = {
+#: A training status as the learner's pages word it (templates: `training_status_word`).
+STATUS_WORDS = StateLabels({
     "not_required": _l("Not required"),
     "not_started": _l("Not started"),
     "in_progress": _l("In progress"),
@@ -18,7 +20,7 @@ STATUS_WORDS = {
     "due": _l("Re-training due"),
     "overdue": _l("Overdue"),
     "expired": _l("Expired"),
-}
+})
 #: CSS modifier per status: red only where it is an error (overdue, expired).
 STATUS_TONES = {"overdue": "error", "expired": "error", "due": "warning", "in_progress": "warning",
                 "not_started": "", "current": "ok", "not_required": ""}
@@ -29,11 +31,6 @@ GROUP_TITLES = {
     "not_started": _l("Not started"),
     "current": _l("Completed"),
 }
-
-
-def status_word(status: str) -> str:
-    """A status as a few short words."""
-    return str(STATUS_WORDS.get(status, status))
 
 
 def task_groups(tasks, today: date) -> list[dict]:

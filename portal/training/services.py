@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, case, literal, select, update
 
 from portal.audit.services import record_event
 from portal.core import signals
+from portal.core.refusals import Refusal
 from portal.core.timeutil import as_utc, utcnow
 from portal.extensions import db
 from portal.manuals.models import Manual, ManualEdition
@@ -33,15 +34,6 @@ DEFAULT_STATEMENT = {
     "ja": "私は、この版の内容を読み、理解しました。記載された規則を遵守することを誓約します。",
     "en": "I have read and understood this edition, and I undertake to follow the rules it sets out.",
 }
-
-
-class TrainingError(Exception):
-    """A learner action that cannot happen now; `reason` says why (the view words it)."""
-
-    def __init__(self, reason: str, **details):
-        super().__init__(reason)
-        self.reason = reason
-        self.details = details
 
 
 def _insert(table):
@@ -148,7 +140,7 @@ def start_attempt(actor: Person, manual: Manual, *, now: datetime | None = None,
     if state.open_attempt is not None:
         return state.open_attempt
     if state.blocker is not None:
-        raise TrainingError(state.blocker, until=state.wait_until)
+        raise Refusal(state.blocker, until=state.wait_until)
     spec = state.spec
     sections = None if state.changed_sections is None else [s["id"] for s in state.changed_sections]
     drawn, mode = draw(spec, rng or random.SystemRandom(), sections)
@@ -173,23 +165,23 @@ def submit_attempt(actor: Person, attempt: QuizAttempt | AttemptToGrade, posted:
     """Grade the posted answers once; only the chosen choice ids are read from the client."""
     now = now or utcnow()
     if attempt.person_id != actor.id:
-        raise TrainingError("not_found")
+        raise Refusal("not_found")
     if attempt.submitted_at is not None:
-        raise TrainingError("already_submitted")
+        raise Refusal("already_submitted")
     drawn = [DrawnQuestion(q["id"], tuple(q["choices"])) for q in attempt.drawn]
     answers = clean_answers(drawn, posted)
     if loaders.deadline_passed(attempt, now):
         # Too late: kept as evidence, never graded, counted as a failed attempt.
         if not _finish(attempt, now, answers=answers, score=None, outcome="timed_out"):
-            raise TrainingError("already_submitted")
+            raise Refusal("already_submitted")
         return attempt
     missing = unanswered(drawn, answers)
     if missing:
-        raise TrainingError("unanswered", questions=missing, answers=answers)
+        raise Refusal("unanswered", questions=missing, answers=answers)
     result = grade(loaders.quiz_spec(attempt.quiz_version_id), drawn, answers)
     if not _finish(attempt, now, answers=answers, score=result.score,
                    outcome="passed" if result.passed else "failed"):
-        raise TrainingError("already_submitted")
+        raise Refusal("already_submitted")
     return attempt
 
 
@@ -220,17 +212,17 @@ def attest_edition(actor: Person, manual: Manual, *, locale: str, client_address
         try:
             signature = check_signature(actor, PASSWORD, {"password": password or ""})
         except SignatureRefused as refusal:
-            raise TrainingError("wrong_password") from refusal
+            raise Refusal("wrong_password") from refusal
     state = loaders.learner_state(actor, manual, now, jst_today(now))
     if state.edition is None:
-        raise TrainingError("no_edition")
+        raise Refusal("no_edition")
     if edition_id is not None and (state.edition.id != edition_id
                                    or statement_hash(statement_texts(state.edition)) != statement_seen):
-        raise TrainingError("edition_changed")
+        raise Refusal("edition_changed")
     if state.attested_latest or state.current:
-        raise TrainingError("attested")
+        raise Refusal("attested")
     if state.passed_attempt is None:
-        raise TrainingError("not_passed")
+        raise Refusal("not_passed")
     edition, attempt = state.edition, state.passed_attempt
     texts = statement_texts(edition)
     inserted = db.session.execute(
@@ -245,7 +237,7 @@ def attest_edition(actor: Person, manual: Manual, *, locale: str, client_address
         ).on_conflict_do_nothing().returning(Attestation.__table__.c.id)
     ).scalar()
     if inserted is None:
-        raise TrainingError("attested")  # the same form sent twice
+        raise Refusal("attested")  # the same form sent twice
     attestation = db.session.get(Attestation, inserted)
     record_progress(actor.id, manual.id, now, attestation=attestation)
     signals.attested.send("training", person_id=actor.id, manual_id=manual.id, attestation=attestation, now=now)

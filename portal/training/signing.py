@@ -18,6 +18,7 @@ from portal.auth.oidc import is_enabled as oidc_enabled
 from portal.auth.passwords import check_password
 from portal.auth.sign_in import OIDC, PASSWORD, SSO_HEADER, sign_in_method
 from portal.auth.two_factor import SecondFactorRefused, check_second_factor, second_factor_required
+from portal.core.refusals import Refusal
 from portal.manuals.models import Manual
 from portal.org.models import Person
 
@@ -38,13 +39,8 @@ class Signature:
     token_hash: str | None = None
 
 
-class SignatureRefused(Exception):
-    """The signature does not hold; `reason` says why and `field` which form field it concerns."""
-
-    def __init__(self, reason: str, field: str | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.field = field
+class SignatureRefused(Refusal):
+    """The signature does not hold (`code` says why, `field` which form field): the views record each one."""
 
 
 def signing_method_for(sign_in: str, *, oidc_on: bool, header_on: bool) -> str:

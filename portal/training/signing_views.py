@@ -10,12 +10,13 @@ from portal.auth.oidc_views import REFUSAL_MESSAGES, register_reauthentication_h
 from portal.auth.sign_in import OIDC, PASSWORD, SSO_HEADER
 from portal.auth.two_factor import second_factor_required
 from portal.core.i18n import current_locale
+from portal.core.refusals import Refusal
 from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.training import loaders
 from portal.training.forms import AttestForm, HeaderAttestForm, ReauthAttestForm
 from portal.training.presenters import reason_message
-from portal.training.services import TrainingError, attest_edition, statement_hash, statement_texts
+from portal.training.services import attest_edition, statement_hash, statement_texts
 from portal.training.signing import KEY_PHRASES, SignatureRefused, check_signature, record_signature_refusal
 
 #: Name under which the attestation finishes a re-authentication (portal.auth.oidc_views).
@@ -52,7 +53,7 @@ def start_oidc_signature(manual, state):
         url = authorization_url("reauth", locale=current_locale(), handler=HANDLER, intent=intent,
                                 return_to=url_for("training.attest", slug=manual.slug))
     except SsoRefused as refusal:
-        flash(str(REFUSAL_MESSAGES.get(refusal.reason, REFUSAL_MESSAGES["unavailable"])), "error")
+        flash(str(REFUSAL_MESSAGES.get(refusal.code, REFUSAL_MESSAGES["unavailable"])), "error")
         return redirect(url_for("training.attest", slug=manual.slug))
     return redirect(url, 303)
 
@@ -63,18 +64,18 @@ def complete_oidc_attestation(person, identity, intent: dict):
     try:
         signature = check_signature(person, OIDC, {"identity": identity, "intent": intent})
     except SignatureRefused as refusal:
-        record_signature_refusal(person, manual, OIDC, refusal.reason)
+        record_signature_refusal(person, manual, OIDC, refusal.code)
         db.session.commit()
         return render_template("training/signature_refused.html", manual=manual,
-                               message=signature_message(refusal.reason)), 403
+                               message=signature_message(refusal.code)), 403
     try:
         attestation = attest_edition(
             person, manual, signature=signature, locale=str(intent.get("locale") or "ja"),
             client_address=request.remote_addr or "", user_agent=request.user_agent.string or "",
             edition_id=intent.get("edition_id"), statement_seen=intent.get("statement_hash"))
-    except TrainingError as error:
+    except Refusal as error:
         db.session.rollback()
-        flash(reason_message(error.reason), "warning")
+        flash(reason_message(error.code), "warning")
         return redirect(url_for("training.overview", slug=manual.slug))
     db.session.commit()
     return redirect(url_for("training.attestation_done", attestation_id=attestation.id))

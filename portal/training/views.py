@@ -7,12 +7,14 @@ from flask_login import current_user
 
 from portal.core.access import signed_in
 from portal.core.i18n import current_locale, format_jst
+from portal.core.refusals import Refusal, apply_refusal_to_form
 from portal.core.timeutil import utcnow
 from portal.extensions import db, limiter
 from portal.training import loaders
 from portal.training.blueprint import bp
 from portal.training.forms import QuizAnswersForm, StartQuizForm
 from portal.training.presenters import (
+    STATUS_WORDS,
     attempt_questions,
     graded_questions,
     next_step,
@@ -23,7 +25,6 @@ from portal.training.presenters import (
 )
 from portal.training.queries import my_training as my_training_rows, reader_status_row, status_rows
 from portal.training.services import (
-    TrainingError,
     attempt_to_grade,
     attest_edition,
     close_if_timed_out,
@@ -106,9 +107,9 @@ def start_quiz(slug: str):
         abort(400)
     try:
         attempt = start_attempt(_me(), manual)
-    except TrainingError as error:
+    except Refusal as error:
         db.session.commit()  # an abandoned attempt may just have been closed as timed out
-        flash(reason_message(error.reason, **error.details), "warning")
+        flash(reason_message(error.code, **error.details), "warning")
         return redirect(url_for(".overview", slug=slug))
     db.session.commit()
     return redirect(url_for(".attempt_page", attempt_id=attempt.id), 303)
@@ -146,10 +147,10 @@ def submit_answers(attempt_id: int):
     posted = {question["id"]: request.form.getlist(f"answer-{question['id']}") for question in to_grade.drawn}
     try:
         grade_submission(_me(), to_grade, posted)
-    except TrainingError as error:
+    except Refusal as error:
         db.session.rollback()
         attempt = loaders.own_attempt(attempt_id, _me())
-        if error.reason == "unanswered":
+        if error.code == "unanswered":
             return _render_attempt(attempt, QuizAnswersForm(), error.details["answers"], error.details["questions"],
                                    400)
         return render_template("training/already_submitted.html", attempt=attempt), 409
@@ -202,13 +203,13 @@ def attest(slug: str):
                                          user_agent=request.user_agent.string or "")
         except SignatureRefused as refusal:
             db.session.rollback()
-            record_signature_refusal(_me(), manual, method, refusal.reason)
+            record_signature_refusal(_me(), manual, method, refusal.code)
             db.session.commit()
-            getattr(form, refusal.field).errors.append(signature_message(refusal.reason))
+            apply_refusal_to_form(form, refusal, signature_message)
             refused = True
-        except TrainingError as error:
+        except Refusal as error:
             db.session.rollback()
-            flash(reason_message(error.reason), "warning")
+            flash(reason_message(error.code), "warning")
             return redirect(url_for(".overview", slug=slug))
         else:
             db.session.commit()
@@ -226,6 +227,9 @@ def attestation_done(attestation_id: int):
     attestation = loaders.own_attestation(attestation_id, _me())
     return render_template("training/attested.html", attestation=attestation,
                            attested_at=format_jst(attestation.attested_at))
+
+
+bp.add_app_template_global(STATUS_WORDS.label_for, "training_status_word")
 
 
 @bp.context_processor
