@@ -34,6 +34,7 @@ ERRORS = {
 }
 REFUSALS = {
     "already_finished": _l("This job had already finished."),
+    "already_started": _l("This job can no longer be cancelled: it has started and runs to its end."),
     "not_ready": _l("This file is not ready yet."),
     "expired": _l("This file has been deleted: files are kept for %(days)d days. Please start the job again."),
 }
@@ -89,8 +90,18 @@ def job_status(job: Job, now) -> dict:
         "finished": job.state in FINAL_STATES,
         "download_url": url_for(".file", job_id=job.id) if ready and job.result_path else "",
         "result_url": url_for(kind.result_endpoint) if ready and kind and kind.result_endpoint else "",
-        "error": str(ERRORS.get(job.error, ERRORS["error"])) if job.state == "failed" else "",
+        "error": _error_text(kind, job.error) if job.state == "failed" else "",
+        "summary": str(kind.summary(job)) if ready and kind and kind.summary else "",
+        "cancellable": job.state == "queued" or (job.state == "running" and (kind is None
+                                                                               or kind.cancellable_while_running)),
     }
+
+
+def _error_text(kind, code: str) -> str:
+    """The words for a failed job: the kind's own message for its code, else the common ones."""
+    if kind and code in kind.messages:
+        return str(kind.messages[code])
+    return str(ERRORS.get(code, ERRORS["error"]))
 
 
 @bp.route("/")

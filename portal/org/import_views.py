@@ -1,4 +1,4 @@
-"""HR import in the web UI: upload, preview the plan (or every bad row), then apply exactly that plan."""
+"""HR import in the web UI: upload, preview the plan (or every bad row), then have a job apply exactly that plan."""
 from __future__ import annotations
 
 import hmac
@@ -6,7 +6,6 @@ import hmac
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.core.access import roles_required
@@ -14,14 +13,9 @@ from portal.extensions import csrf, db
 from portal.org.blueprint import bp
 from portal.org.forms import ImportApplyForm, ImportCancelForm, ImportUploadForm
 from portal.org.hr_csv import UndecodableFile, decode, parse_hr_csv
+from portal.org.import_runner import ImportAlreadyRunning, import_runner
 from portal.org.messages import COUNT_LABELS, describe_error
-from portal.org.services import (
-    RoleChangeRefused,
-    apply_sync,
-    known_department_codes,
-    lock_organisation,
-    plan_sync,
-)
+from portal.org.services import known_department_codes, plan_sync
 from portal.org.sync_plan import own_role_changes
 from portal.org.uploads import MAX_UPLOAD_BYTES, PendingImport, discard_pending, load_pending, save_pending
 
@@ -125,14 +119,14 @@ def import_preview():
 @bp.route("/import/apply", methods=["POST"])
 @roles_required("admin")
 def import_apply():
-    """Apply the previewed plan, unless the organisation changed since (then preview again)."""
+    """Queue the apply of the previewed plan and go to My downloads, unless the organisation changed since
+    (then preview again); the rows are applied by a consumer, in one transaction."""
     form = ImportApplyForm()
     if not form.validate_on_submit():
         abort(400)
     pending = _pending(form.token.data)
     if pending is None:
         return _no_pending()
-    lock_organisation()
     rows, errors = _parse(pending.raw, pending.encoding)
     if errors:
         discard_pending(session.pop(_SESSION_KEY, None))
@@ -146,20 +140,24 @@ def import_apply():
         discard_pending(session.pop(_SESSION_KEY, None))
         flash(_("Nothing to change: the portal already matches %(file)s.", file=pending.filename), "success")
         return redirect(url_for("org.import_upload"))
-    try:
-        apply_sync(current_user._get_current_object(), plan, pending.filename, details={
-            "sha256": pending.sha256, "encoding": pending.encoding, "deactivate_missing": pending.deactivate_missing})
-        db.session.commit()
-    except RoleChangeRefused:  # the file changes the importer's own roles: another admin applies it
+    if own_role_changes(plan, current_user.employee_no):  # another admin applies it
         db.session.rollback()
         return _preview(pending, own_refused=True)
-    except IntegrityError:  # another import got in between (SQLite has no organisation lock)
+    db.session.rollback()  # only reads so far: the start writes in a transaction of its own
+    runner = import_runner()
+    try:
+        job_id = runner.start(current_user._get_current_object(), pending, plan)
+        db.session.commit()
+    except ImportAlreadyRunning:
         db.session.rollback()
-        return _preview(pending, changed_meanwhile=True)
+        flash(_("Another HR import is being applied. Nothing was started: when it has finished (see My downloads), "
+                "look at this preview again."), "warning")
+        return redirect(url_for("org.import_preview"))
     discard_pending(session.pop(_SESSION_KEY, None))
-    summary = "、".join(f"{COUNT_LABELS[name]} {count}" for name, count in plan.counts().items() if count)
-    flash(_("%(file)s was imported: %(summary)s.", file=pending.filename, summary=summary), "success")
-    return redirect(url_for("org.import_upload"))
+    runner.announce(job_id)
+    flash(_("The import of %(file)s has started. It is applied in the background: its progress and its result are "
+            "shown here.", file=pending.filename), "success")
+    return redirect(url_for("downloads.index"))
 
 
 @bp.route("/import/cancel", methods=["POST"])
