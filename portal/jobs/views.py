@@ -20,17 +20,13 @@ from portal.jobs.blueprint import bp
 from portal.jobs.engine import files_dir
 from portal.jobs.forms import ActionForm
 from portal.jobs.kinds import job_kinds
+from portal.jobs.messages import error_text
 from portal.jobs.models import FINAL_STATES, Job
 from portal.jobs.services import JobRefused, cancel_job, may_see, record_download, result_file
 
 STATE_LABELS = {
     "queued": _l("Waiting"), "running": _l("Processing"), "done": _l("Ready"), "failed": _l("Failed"),
     "cancelled": _l("Cancelled"), "expired": _l("Deleted"),
-}
-ERRORS = {
-    "stopped": _l("The work stopped several times (its consumer ended each time). Please start it again, or tell an "
-                  "administrator."),
-    "error": _l("Something went wrong. Please start it again, or tell an administrator."),
 }
 REFUSALS = {
     "already_finished": _l("This job had already finished."),
@@ -90,18 +86,12 @@ def job_status(job: Job, now) -> dict:
         "finished": job.state in FINAL_STATES,
         "download_url": url_for(".file", job_id=job.id) if ready and job.result_path else "",
         "result_url": url_for(kind.result_endpoint) if ready and kind and kind.result_endpoint else "",
-        "error": _error_text(kind, job.error) if job.state == "failed" else "",
+        "error": error_text(kind, job.error) if job.state == "failed" else "",
         "summary": str(kind.summary(job)) if ready and kind and kind.summary else "",
         "cancellable": job.state == "queued" or (job.state == "running" and (kind is None
                                                                                or kind.cancellable_while_running)),
     }
 
-
-def _error_text(kind, code: str) -> str:
-    """The words for a failed job: the kind's own message for its code, else the common ones."""
-    if kind and code in kind.messages:
-        return str(kind.messages[code])
-    return str(ERRORS.get(code, ERRORS["error"]))
 
 
 @bp.route("/")
