@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.audit.models import AuditEvent
 from portal.extensions import db
@@ -132,20 +132,32 @@ def test_cp932_upload_with_the_encoding_choice(app, client, admin):
     assert wrong.status_code == 422 and "UTF-8 として読めない" in wrong.get_data(as_text=True)
 
 
-def test_a_change_after_the_preview_shows_the_new_preview_instead_of_applying(app, client, admin, tmp_path):
+def test_a_change_after_the_preview_fails_the_job_and_a_new_upload_shows_the_new_plan(app, client, admin, tmp_path):
     upload(client, GOOD.encode("utf-8"))
     form = _apply_form(client.get("/org/import/preview").get_data(as_text=True))
     meanwhile = hr_file(row("M2001", "山崎 健一", department="CUST-FRONT", department_name="お客様フロント部"))
     assert run_import(app, write(tmp_path, meanwhile, name="meanwhile.csv")).exit_code == 0
-    stale = client.post("/org/import/apply", data=form)
-    html = stale.get_data(as_text=True)
-    assert stale.status_code == 409
-    assert "組織情報が変わったため、取り込みませんでした" in html
-    assert "山崎 健一 → 山﨑 健一" in html  # the new preview compares with the new state
+    assert client.post("/org/import/apply", data=form).status_code == 302  # answers at once: the job checks
+    run_pending(app)
+    assert (_latest_job().state, _latest_job().error) == ("failed", "changed_meanwhile")
     assert person("E1001") is None and person("M2001").name == "山崎 健一"
+    upload(client, GOOD.encode("utf-8"))
+    html = client.get("/org/import/preview").get_data(as_text=True)
+    assert "山崎 健一 → 山﨑 健一" in html  # the new preview compares with the new state
     assert client.post("/org/import/apply", data=_apply_form(html)).status_code == 302
     run_pending(app)
     assert person("M2001").name == "山﨑 健一" and person("E1001") is not None
+
+
+def test_a_form_from_an_older_preview_shows_the_preview_again(app, client, admin, tmp_path):
+    upload(client, GOOD.encode("utf-8"))
+    form = _apply_form(client.get("/org/import/preview").get_data(as_text=True))
+    meanwhile = hr_file(row("M2001", "山崎 健一", department="CUST-FRONT", department_name="お客様フロント部"))
+    assert run_import(app, write(tmp_path, meanwhile, name="meanwhile.csv")).exit_code == 0
+    assert "山崎 健一 → 山﨑 健一" in client.get("/org/import/preview").get_data(as_text=True)  # another tab
+    stale = client.post("/org/import/apply", data=form)
+    assert stale.status_code == 409 and "組織情報が変わったため" in stale.get_data(as_text=True)
+    assert _latest_job() is None and person("E1001") is None
 
 
 def test_another_admins_token_is_useless(app, client, admin, make_person):
@@ -208,102 +220,3 @@ def test_auditor_and_training_admin_cannot_import(app, client, make_person, logi
     token = csrf_token_from(client, "/")
     response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
     assert response.status_code == 403
-
-
-def test_a_change_after_the_job_was_queued_fails_it_and_changes_nothing(app, client, admin, tmp_path):
-    upload(client, GOOD.encode("utf-8"))
-    response = client.post("/org/import/apply",
-                           data=_apply_form(client.get("/org/import/preview").get_data(as_text=True)))
-    assert response.status_code == 302
-    meanwhile = hr_file(row("M2001", "山崎 健一", department="CUST-FRONT", department_name="お客様フロント部"))
-    assert run_import(app, write(tmp_path, meanwhile, name="meanwhile.csv")).exit_code == 0
-    run_pending(app)
-    job = _latest_job()
-    assert (job.state, job.error) == ("failed", "changed_meanwhile")
-    assert person("E1001") is None and person("M2001").name == "山崎 健一"
-    assert audit_count("org.imported") == 1  # the command line's, not the job's
-    assert "確認画面を表示した後に組織情報が変わった" in client.get("/downloads/").get_data(as_text=True)
-    assert not (tmp_path / "files" / "jobs" / str(job.id)).exists()
-
-
-def test_two_admins_applying_the_same_file_import_it_once(app, client, admin, make_person):
-    other = https_client(app)
-    assert sign_in(other, make_person("S2", roles=("admin",))).status_code == 302
-    forms = []
-    for browser in (client, other):
-        upload(browser, GOOD.encode("utf-8"))
-        forms.append(_apply_form(browser.get("/org/import/preview").get_data(as_text=True)))
-    assert forms[0]["digest"] == forms[1]["digest"]
-    assert client.post("/org/import/apply", data=forms[0]).status_code == 302
-    second = other.post("/org/import/apply", data=forms[1])
-    assert second.status_code == 302 and second.headers["Location"].endswith("/org/import/preview")
-    assert "別の人事データの取り込みを反映しています" in other.get("/org/import/preview").get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(Job)) == 1
-    run_pending(app)
-    assert people_count() == 5 and audit_count("org.imported") == 1
-    again = other.post("/org/import/apply", data=forms[1])  # the preview is out of date now
-    assert again.status_code == 409 and "組織情報が変わったため" in again.get_data(as_text=True)
-
-
-def test_a_job_queued_twice_for_one_preview_applies_once(app, client, admin):
-    from portal.jobs.services import announce_job
-
-    upload(client, GOOD.encode("utf-8"))
-    client.post("/org/import/apply", data=_apply_form(client.get("/org/import/preview").get_data(as_text=True)))
-    job = _latest_job()
-    announce_job(job.id)  # a second message for the same job (a sweep, a retry)
-    run_pending(app)
-    assert _latest_job().state == "done" and audit_count("org.imported") == 1 and people_count() == 4
-
-
-class ConsumerKilled(BaseException):
-    """What kill -9 looks like from inside: nothing after it runs, the transaction is never committed."""
-
-
-def test_a_consumer_killed_mid_apply_leaves_nothing_and_the_takeover_applies_once(app, client, clock, admin,
-                                                                                   monkeypatch):
-    from portal.jobs import org_import
-    from portal.jobs.engine import rescue_jobs
-    from portal.jobs.queue import enqueue
-
-    real_apply = org_import.apply_sync
-
-    def apply_then_die(*args, **kwargs):
-        real_apply(*args, **kwargs)
-        assert people_count() == 4  # written in the open transaction…
-        raise ConsumerKilled()
-
-    upload(client, GOOD.encode("utf-8"))
-    client.post("/org/import/apply", data=_apply_form(client.get("/org/import/preview").get_data(as_text=True)))
-    monkeypatch.setattr(org_import, "apply_sync", apply_then_die)
-    with pytest.raises(ConsumerKilled):
-        run_pending(app)
-    db.session.rollback()  # …and lost with the process
-    assert people_count() == 1 and audit_count("org.imported") == 0
-    monkeypatch.setattr(org_import, "apply_sync", real_apply)
-    job = _latest_job()
-    assert job.state == "running" and rescue_jobs(clock.now) == []  # its claim still looks alive
-    clock.advance(seconds=app.config["PORTAL_JOBS_LEASE_SECONDS"] + 1)
-    assert rescue_jobs(clock.now) == [job.id]
-    enqueue("jobs.run", job.id)
-    run_pending(app)
-    job = _latest_job()
-    [work] = [part for part in job.parts if part.stage == 1]
-    assert job.state == "done" and work.attempts == 2
-    assert people_count() == 4 and audit_count("org.imported") == 1 and audit_count("org.roles_changed") == 1
-
-
-def test_a_running_import_cannot_be_cancelled(app, client, admin):
-    from portal.jobs.engine import claim_next_part, new_lease
-    from portal.jobs.services import JobRefused, cancel_job
-
-    upload(client, GOOD.encode("utf-8"))
-    client.post("/org/import/apply", data=_apply_form(client.get("/org/import/preview").get_data(as_text=True)))
-    job = _latest_job()
-    claim_next_part(job.id, new_lease(), job.created_at)
-    db.session.refresh(job)
-    assert job.state == "running"
-    with pytest.raises(JobRefused) as refused:
-        cancel_job(admin, job)
-    assert refused.value.code == "already_started"
-    assert 'action="/downloads/%d/cancel"' % job.id not in client.get("/downloads/").get_data(as_text=True)

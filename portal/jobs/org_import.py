@@ -47,17 +47,17 @@ CSV_NAME = "hr-upload.csv"
 _PG_START_LOCK = 7243003
 
 
-def start_import_apply(actor: Person, pending, plan) -> int:
-    """Queue the apply of a previewed plan (the file's bytes go with it); audited; flushes.
+def start_import_apply(actor: Person, pending) -> int:
+    """Queue the apply of an upload's previewed plan (the file's bytes go with it); audited; flushes.
 
     Raises ImportAlreadyRunning while another web import waits or runs: the second admin is told
     at once, and nothing is queued.
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_START_LOCK})
-    counts = plan.counts()
+    counts = pending.counts
     job = create_job(actor, KIND, {"file": pending.filename, "sha256": pending.sha256, "encoding": pending.encoding,
-                                   "deactivate_missing": pending.deactivate_missing, "digest": plan.digest(),
+                                   "deactivate_missing": pending.deactivate_missing, "digest": pending.digest,
                                    "counts": counts})
     # Checked after the insert: on SQLite the insert holds the write lock, so two starts cannot both pass.
     other = db.session.scalar(select(Job.id).where(Job.kind == KIND, Job.id != job.id,

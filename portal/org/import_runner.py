@@ -15,8 +15,8 @@ class ImportAlreadyRunning(Exception):
 
 @dataclass(frozen=True)
 class ImportRunner:
-    """start(actor, pending, plan) → job id (queues the apply; flushes, never commits, or raises
-    ImportAlreadyRunning); announce(job_id) after the commit."""
+    """start(actor, pending) → job id (queues the apply of the pending upload's previewed plan; flushes,
+    never commits, or raises ImportAlreadyRunning); announce(job_id) after the commit."""
 
     start: Callable
     announce: Callable
