@@ -127,3 +127,36 @@ def test_the_apply_request_queues_the_job_without_planning_the_file_again(app, c
     monkeypatch.setattr(import_views, "plan_sync", plan_50000_rows)
     assert client.post("/org/import/apply", data=_apply_form(html)).status_code == 302
     assert _latest_job().state == "queued"
+
+
+def test_a_consumer_whose_part_was_taken_over_mid_apply_writes_nothing(app, database_url, client, clock, admin,
+                                                                        monkeypatch):
+    """PostgreSQL: the heartbeat beside the apply finds another consumer's claim and stops the apply."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite: the apply holds the write lock, so no other consumer can take its part meanwhile")
+    from portal.jobs import org_import
+    from portal.jobs.engine import rescue_jobs
+    from portal.jobs.models import JobPart
+    from portal.jobs.queue import enqueue
+
+    real_apply = org_import.apply_sync
+
+    def taken_over_meanwhile(*args, **kwargs):
+        with db.engine.begin() as other:  # another consumer, as after a long silence, claims the part
+            other.execute(JobPart.__table__.update().where(JobPart.job_id == job.id, JobPart.stage == 1)
+                          .values(lease="another-consumer", attempts=JobPart.attempts + 1))
+        return real_apply(*args, **kwargs)
+
+    upload(client, GOOD.encode("utf-8"))
+    client.post("/org/import/apply", data=_apply_form(client.get("/org/import/preview").get_data(as_text=True)))
+    job = _latest_job()
+    monkeypatch.setattr(org_import, "HEARTBEAT_SECONDS", 0)  # beat at every step of the apply
+    monkeypatch.setattr(org_import, "apply_sync", taken_over_meanwhile)
+    run_pending(app)
+    assert people_count() == 1 and audit_count("org.imported") == 0 and _latest_job().state == "running"
+    monkeypatch.setattr(org_import, "apply_sync", real_apply)
+    clock.advance(seconds=app.config["PORTAL_JOBS_LEASE_SECONDS"] + 1)  # …and then that consumer died
+    assert rescue_jobs(clock.now) == [job.id]
+    enqueue("jobs.run", job.id)
+    run_pending(app)
+    assert _latest_job().state == "done" and people_count() == 4 and audit_count("org.imported") == 1
