@@ -130,9 +130,9 @@ def _plan(job: Job, progress) -> list[PartPlan]:
 
 def _work(job: Job, part: JobPart, progress, folder: Path) -> None:
     """Apply the previewed plan if it still is the plan, in the transaction that marks the part done."""
-    job_id, part_id, params = job.id, part.id, job.params
+    job_id, params = job.id, job.params
     beat = _hold(job, part, progress.lease)
-    job, part = db.session.get(Job, job_id), db.session.get(JobPart, part_id)
+    job = db.session.get(Job, job_id)
     if job.state != "running":  # cancelled while it waited (once running, it cannot be cancelled)
         db.session.rollback()
         raise JobCancelled(job_id)
