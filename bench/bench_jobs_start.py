@@ -146,8 +146,9 @@ def _measure(url: str, folder: Path, people: int, samples: int) -> bool:
     from portal.jobs.services import announce_job
 
     queue = f"sqlite:///{folder / 'queue.sqlite3'}"
+    # The consumer's daily tasks (the audit anchor among them) write into this run's folder, not instance/.
     env = {"PORTAL_JOBS_URL": queue, "PORTAL_FILES_DIR": str(folder / "files"), "PORTAL_DEMO_RELAX_2FA": "1",
-           "PORTAL_ORG_UPLOAD_DIR": str(folder / "uploads")}
+           "PORTAL_ORG_UPLOAD_DIR": str(folder / "uploads"), "PORTAL_AUDIT_ANCHOR_DIR": str(folder / "anchors")}
     app = bench_app(url, PORTAL_JOBS_URL=queue, PORTAL_FILES_DIR=env["PORTAL_FILES_DIR"])
     with app.app_context():
         admin_no, department_id, rows = _prepare(people)

@@ -61,8 +61,11 @@ def _free_port() -> int:
 
 
 def _consumers(url: str, env: dict, count: int = 2) -> list[subprocess.Popen]:
+    # Their daily tasks (the audit anchor among them) write into a folder of their own, not instance/.
+    anchors = tempfile.mkdtemp(prefix="bench-anchors-")
     return [subprocess.Popen([str(PORTAL), "worker", "--workers", "1"],
-                             env={**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": "bench", **env},
+                             env={**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": "bench",
+                                  "PORTAL_AUDIT_ANCHOR_DIR": anchors, **env},
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
 
 
