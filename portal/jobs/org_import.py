@@ -167,7 +167,7 @@ def _finish(job: Job, progress, folder: Path):
 def import_summary(job: Job) -> str:
     """What the import changed, as the old page said it (counts by kind)."""
     counts = job.params.get("counts", {})
-    summary = "、".join(f"{COUNT_LABELS[name]} {count}" for name, count in counts.items() if count)
+    summary = "、".join(f"{label} {counts[name]}" for name, label in COUNT_LABELS.items() if counts.get(name))
     return _("%(file)s was imported: %(summary)s.", file=job.params.get("file", ""), summary=summary)
 
 
