@@ -120,6 +120,8 @@ def load_config(instance_path: Path) -> dict:
         "PORTAL_DAILY_AT": os.environ.get("PORTAL_DAILY_AT", "07:15"),
         "PORTAL_JOBS_LEASE_SECONDS": int(os.environ.get("PORTAL_JOBS_LEASE_SECONDS", "60")),
         "PORTAL_JOBS_KEEP_DAYS": int(os.environ.get("PORTAL_JOBS_KEEP_DAYS", "7")),
+        #: A job that took at least this long (from the click to its end) mails the person who started it.
+        "PORTAL_JOBS_MAIL_AFTER_SECONDS": int(os.environ.get("PORTAL_JOBS_MAIL_AFTER_SECONDS", "60")),
         #: Certificates rendered per part of a bulk export job (the unit consumers share and take over).
         "PORTAL_JOBS_CERTIFICATES_PER_PART": int(os.environ.get("PORTAL_JOBS_CERTIFICATES_PER_PART", "200")),
     }

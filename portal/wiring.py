@@ -20,9 +20,11 @@ def wire_features() -> None:
     from portal.dashboards.jobs import ORGANISATION_RECOUNT, PEOPLE_EXPORT
     from portal.dashboards.subscribers import connect_signals as connect_dashboards
     from portal.jobs.kinds import register_job_kind
+    from portal.jobs.org_import import ORG_IMPORT, RUNNER
     from portal.jobs.schedules import register_daily_task
     from portal.jobs.tasks import install_tasks
     from portal.manuals.subscribers import connect_signals as connect_manuals
+    from portal.org.import_runner import set_import_runner
     from portal.reminders.daily import send_daily_reminders
     from portal.training.jobs import STATUS_REBUILD
     from portal.training.subscribers import connect_signals as connect_training
@@ -32,8 +34,9 @@ def wire_features() -> None:
     connect_access()
     connect_dashboards()
     install_tasks()
-    for kind in (CERTIFICATES_ZIP, PEOPLE_EXPORT, AUDIT_EXPORT, STATUS_REBUILD, ORGANISATION_RECOUNT):
+    for kind in (CERTIFICATES_ZIP, PEOPLE_EXPORT, AUDIT_EXPORT, STATUS_REBUILD, ORGANISATION_RECOUNT, ORG_IMPORT):
         register_job_kind(kind)
+    set_import_runner(RUNNER)
     register_daily_task("reminders", send_daily_reminders)
     register_daily_task("access", expire_and_apply_deadlines)
     register_daily_task("reviews", start_due_campaigns)

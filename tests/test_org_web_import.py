@@ -1,4 +1,5 @@
-"""The HR import in the web UI: upload, preview, apply exactly what was previewed, refusals."""
+"""The HR import in the web UI: upload, preview, apply exactly what was previewed (as a job the test's
+queue runs by hand: the request itself changes nothing), refusals."""
 from __future__ import annotations
 
 import re
@@ -8,11 +9,11 @@ from sqlalchemy import select
 
 from portal.audit.models import AuditEvent
 from portal.extensions import db
-from portal.org.models import Person
+from portal.jobs.models import Job
+from portal.jobs.queue import run_pending
 from portal.org.uploads import MAX_UPLOAD_BYTES
 from tests.conftest import csrf_token_from, https_client, sign_in
-from tests.org_fixtures import (  # noqa: F401  (app_overrides: uploads go to this test's folder)
-    app_overrides,
+from tests.org_fixtures import (
     audit_count,
     hr_file,
     multipart,
@@ -30,6 +31,18 @@ GOOD = hr_file(
         roles="manager", manages="CUST-FRONT"),
     row("G4001", "𠮷田 誠", "よしだ まこと", department="AG1", department_name="東北販売株式会社", kind="agency"),
 )
+
+
+@pytest.fixture
+def app_overrides(tmp_path) -> dict:
+    """Uploads and job files in this test's folder; the queue runs when the test says (run_pending)."""
+    return {"PORTAL_ORG_UPLOAD_DIR": str(tmp_path / "org_imports"), "PORTAL_JOBS_URL": "memory://",
+            "PORTAL_FILES_DIR": str(tmp_path / "files")}
+
+
+def _latest_job() -> Job | None:
+    db.session.expire_all()
+    return db.session.scalars(select(Job).order_by(Job.id.desc())).first()
 
 
 @pytest.fixture
@@ -64,21 +77,33 @@ def test_preview_shows_the_changes_and_applies_nothing_until_asked(app, client, 
     assert len(_uploaded_files(tmp_path)) == 2
 
     applied = client.post("/org/import/apply", data=_apply_form(html))
-    assert applied.status_code == 302
+    assert applied.status_code == 302 and applied.headers["Location"].endswith("/downloads/")
+    assert people_count() == 1 and audit_count("org.imported") == 0  # queued, not applied in the request
+    job = _latest_job()
+    assert (job.kind, job.state, job.started_by_id) == ("org.import", "queued", admin.id)
+    assert _uploaded_files(tmp_path) == [] and (tmp_path / "files" / "jobs" / str(job.id) / "hr-upload.csv").exists()
+    assert "取り込みを開始しました" in client.get("/downloads/").get_data(as_text=True)
+    run_pending(app)
+    job = _latest_job()
+    assert (job.state, job.done, job.total) == ("done", 7, 7)  # 2 departments, 3 people, 1 role, 1 manages
+    assert not (tmp_path / "files" / "jobs" / str(job.id) / "hr-upload.csv").exists()  # personal data goes
     assert people_count() == 4
     assert person("M2001").roles == {"employee", "manager"}
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "org.imported")).one()
     assert event.actor_id == admin.id and event.object_id == "hr.csv" and event.details["new_people"] == 3
+    assert event.details["job"] == job.id
     roles_event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "org.roles_changed")).one()
     assert roles_event.actor_id == admin.id
-    assert _uploaded_files(tmp_path) == []
-    assert "取り込みました" in client.get("/org/import").get_data(as_text=True)
+    assert audit_count("org.import_started") == 1
+    downloads = client.get("/downloads/").get_data(as_text=True)
+    assert "hr.csv を取り込みました" in downloads and "新しい社員 3" in downloads
 
 
 def test_applying_twice_does_not_import_twice(app, client, admin):
     upload(client, GOOD.encode("utf-8"))
     form = _apply_form(client.get("/org/import/preview").get_data(as_text=True))
     assert client.post("/org/import/apply", data=form).status_code == 302
+    run_pending(app)
     events = audit_count()
     again = client.post("/org/import/apply", data=form)
     assert again.status_code == 302 and again.headers["Location"].endswith("/org/import")
@@ -107,19 +132,32 @@ def test_cp932_upload_with_the_encoding_choice(app, client, admin):
     assert wrong.status_code == 422 and "UTF-8 として読めない" in wrong.get_data(as_text=True)
 
 
-def test_a_change_after_the_preview_shows_the_new_preview_instead_of_applying(app, client, admin, tmp_path):
+def test_a_change_after_the_preview_fails_the_job_and_a_new_upload_shows_the_new_plan(app, client, admin, tmp_path):
     upload(client, GOOD.encode("utf-8"))
     form = _apply_form(client.get("/org/import/preview").get_data(as_text=True))
     meanwhile = hr_file(row("M2001", "山崎 健一", department="CUST-FRONT", department_name="お客様フロント部"))
     assert run_import(app, write(tmp_path, meanwhile, name="meanwhile.csv")).exit_code == 0
-    stale = client.post("/org/import/apply", data=form)
-    html = stale.get_data(as_text=True)
-    assert stale.status_code == 409
-    assert "組織情報が変わったため、取り込みませんでした" in html
-    assert "山崎 健一 → 山﨑 健一" in html  # the new preview compares with the new state
+    assert client.post("/org/import/apply", data=form).status_code == 302  # answers at once: the job checks
+    run_pending(app)
+    assert (_latest_job().state, _latest_job().error) == ("failed", "changed_meanwhile")
     assert person("E1001") is None and person("M2001").name == "山崎 健一"
+    upload(client, GOOD.encode("utf-8"))
+    html = client.get("/org/import/preview").get_data(as_text=True)
+    assert "山崎 健一 → 山﨑 健一" in html  # the new preview compares with the new state
     assert client.post("/org/import/apply", data=_apply_form(html)).status_code == 302
+    run_pending(app)
     assert person("M2001").name == "山﨑 健一" and person("E1001") is not None
+
+
+def test_a_form_from_an_older_preview_shows_the_preview_again(app, client, admin, tmp_path):
+    upload(client, GOOD.encode("utf-8"))
+    form = _apply_form(client.get("/org/import/preview").get_data(as_text=True))
+    meanwhile = hr_file(row("M2001", "山崎 健一", department="CUST-FRONT", department_name="お客様フロント部"))
+    assert run_import(app, write(tmp_path, meanwhile, name="meanwhile.csv")).exit_code == 0
+    assert "山崎 健一 → 山﨑 健一" in client.get("/org/import/preview").get_data(as_text=True)  # another tab
+    stale = client.post("/org/import/apply", data=form)
+    assert stale.status_code == 409 and "組織情報が変わったため" in stale.get_data(as_text=True)
+    assert _latest_job() is None and person("E1001") is None
 
 
 def test_another_admins_token_is_useless(app, client, admin, make_person):
@@ -167,6 +205,8 @@ def test_deactivate_missing_from_the_web_ends_sessions_and_keeps_the_person(app,
     html = client.get("/org/import/preview").get_data(as_text=True)
     assert "退職 予定（L1）" in html and "無効化" in html
     assert client.post("/org/import/apply", data=_apply_form(html)).status_code == 302
+    assert person("L1").active is True and browser.get("/").status_code == 200  # not yet: the job applies it
+    run_pending(app)
     assert person("L1").active is False
     assert browser.get("/").status_code == 302
 
@@ -180,24 +220,3 @@ def test_auditor_and_training_admin_cannot_import(app, client, make_person, logi
     token = csrf_token_from(client, "/")
     response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
     assert response.status_code == 403
-
-
-def test_a_race_at_apply_time_shows_the_new_preview(app, client, admin, monkeypatch):
-    from portal.org import import_views
-    from portal.org.services import apply_sync as real_apply_sync
-
-    def someone_else_first(*args, **kwargs):
-        with db.engine.begin() as other:  # a second connection, as a concurrent import would be
-            other.execute(Person.__table__.insert().values(
-                employee_no="E1001", name="髙橋 優子", name_kana="", email="x@example.co.jp", active=True,
-                department_id=admin.department_id, password_hash="", session_version=1, locale="",
-                created_at=admin.created_at, updated_at=admin.created_at))
-        return real_apply_sync(*args, **kwargs)
-
-    monkeypatch.setattr(import_views, "apply_sync", someone_else_first)
-    upload(client, GOOD.encode("utf-8"))
-    response = client.post("/org/import/apply",
-                           data=_apply_form(client.get("/org/import/preview").get_data(as_text=True)))
-    assert response.status_code == 409
-    assert "組織情報が変わったため" in response.get_data(as_text=True)
-    assert people_count() == 2 and audit_count("org.imported") == 0

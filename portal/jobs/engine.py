@@ -31,6 +31,7 @@ from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.jobs.kinds import JobKind, PartPlan, kind_named
 from portal.jobs.models import FINAL_STATES, FINISH, PLAN, WORK, Job, JobPart
+from portal.jobs.notify import queue_finished_mail
 from portal.jobs.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,7 @@ def fail_job(job_id: int, code: str, detail: str = "") -> bool:
         .values(state="failed", error=code, finished_at=now).execution_options(synchronize_session=False)).rowcount
     if failed:
         log.error("job %s failed: %s %s", job_id, code, detail)
+        queue_finished_mail(job_id, now)
     return bool(failed)
 
 
@@ -215,6 +217,7 @@ def _store_result(job_id: int, result) -> None:
     if finished != 1:
         db.session.rollback()
         raise JobCancelled(job_id)
+    queue_finished_mail(job_id, now)
 
 
 def run_job(job_id: int) -> None:
@@ -248,10 +251,8 @@ def run_job(job_id: int) -> None:
 
 
 def _watch(job_id: int) -> None:
-    """Parts still running elsewhere: look again after one lease, so a dead consumer's part is taken over.
-
-    Only one task per job arranges the next look (a conditional UPDATE on follow_up_at).
-    """
+    """Parts still running elsewhere: look again after one lease, so a dead consumer's part is taken over;
+    one task per job arranges the next look (a conditional UPDATE on follow_up_at)."""
     now = utcnow()
     open_parts = db.session.scalar(select(func.count()).select_from(JobPart).where(
         JobPart.job_id == job_id, JobPart.state != "done"))

@@ -44,6 +44,10 @@ class JobKind:
     messages: dict[str, Any] = field(default_factory=dict)
     #: Where the person goes to see what a job without a file did (an endpoint name), if anywhere.
     result_endpoint: str = ""
+    #: summary(job) → the words "My downloads" shows under a finished job that made no file, if any.
+    summary: Callable | None = None
+    #: False: once a consumer has started it, the job runs to its end (its work cannot be half undone).
+    cancellable_while_running: bool = True
 
 
 class JobError(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from portal.audit.services import record_event
 from portal.core.i18n import current_locale
@@ -47,11 +47,15 @@ def cancel_job(actor: Person, job: Job) -> None:
     """Stop a queued or running job; consumers notice at their next heartbeat and delete its files."""
     if job.state in FINAL_STATES:
         raise Refusal("already_finished")
+    stoppable = ("queued", "running") if kind_named(job.kind).cancellable_while_running else ("queued",)
+    if job.state not in stoppable:
+        raise Refusal("already_started")
     cancelled = db.session.execute(
-        update(Job).where(Job.id == job.id, Job.state.in_(("queued", "running")))
+        update(Job).where(Job.id == job.id, Job.state.in_(stoppable))
         .values(state="cancelled", finished_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     if cancelled != 1:
-        raise Refusal("already_finished")  # it finished (or was cancelled) a moment ago
+        now_state = db.session.scalar(select(Job.state).where(Job.id == job.id))  # it moved a moment ago
+        raise Refusal("already_started" if now_state == "running" else "already_finished")
     record_event(actor, "job.cancelled", object_type="job", object_id=job.id,
                  details={"kind": job.kind, "done": job.done, "total": job.total})
 

@@ -22,6 +22,7 @@ from portal.jobs.blueprint import bp
 from portal.jobs.engine import files_dir
 from portal.jobs.forms import ActionForm
 from portal.jobs.kinds import job_kinds
+from portal.jobs.messages import error_text
 from portal.jobs.models import FINAL_STATES, Job
 from portal.jobs.services import cancel_job, may_see, record_download, result_file
 
@@ -29,13 +30,9 @@ STATE_LABELS = StateLabels({
     "queued": _l("Waiting"), "running": _l("Processing"), "done": _l("Ready"), "failed": _l("Failed"),
     "cancelled": _l("Cancelled"), "expired": _l("Deleted"),
 })
-ERRORS = {
-    "stopped": _l("The work stopped several times (its consumer ended each time). Please start it again, or tell an "
-                  "administrator."),
-    "error": _l("Something went wrong. Please start it again, or tell an administrator."),
-}
 REFUSALS = {
     "already_finished": _l("This job had already finished."),
+    "already_started": _l("This job can no longer be cancelled: it has started and runs to its end."),
     "not_ready": _l("This file is not ready yet."),
     "expired": _l("This file has been deleted: files are kept for %(days)d days. Please start the job again."),
 }
@@ -91,8 +88,12 @@ def job_status(job: Job, now) -> dict:
         "finished": job.state in FINAL_STATES,
         "download_url": url_for(".file", job_id=job.id) if ready and job.result_path else "",
         "result_url": url_for(kind.result_endpoint) if ready and kind and kind.result_endpoint else "",
-        "error": str(ERRORS.get(job.error, ERRORS["error"])) if job.state == "failed" else "",
+        "error": error_text(kind, job.error) if job.state == "failed" else "",
+        "summary": str(kind.summary(job)) if ready and kind and kind.summary else "",
+        "cancellable": job.state == "queued" or (job.state == "running" and (kind is None
+                                                                               or kind.cancellable_while_running)),
     }
+
 
 
 @bp.route("/")

@@ -1,4 +1,4 @@
-"""HR import in the web UI: upload, preview the plan (or every bad row), then apply exactly that plan."""
+"""HR import in the web UI: upload, preview the plan (or every bad row), then have a job apply exactly that plan."""
 from __future__ import annotations
 
 import hmac
@@ -6,7 +6,6 @@ import hmac
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.core.access import roles_required
@@ -14,16 +13,18 @@ from portal.extensions import csrf, db
 from portal.org.blueprint import bp
 from portal.org.forms import ImportApplyForm, ImportCancelForm, ImportUploadForm
 from portal.org.hr_csv import UndecodableFile, decode, parse_hr_csv
+from portal.org.import_runner import ImportAlreadyRunning, import_runner
 from portal.org.messages import COUNT_LABELS, describe_error
-from portal.org.services import (
-    RoleChangeRefused,
-    apply_sync,
-    known_department_codes,
-    lock_organisation,
-    plan_sync,
-)
+from portal.org.services import known_department_codes, plan_sync
 from portal.org.sync_plan import own_role_changes
-from portal.org.uploads import MAX_UPLOAD_BYTES, PendingImport, discard_pending, load_pending, save_pending
+from portal.org.uploads import (
+    MAX_UPLOAD_BYTES,
+    PendingImport,
+    discard_pending,
+    load_pending,
+    record_preview,
+    save_pending,
+)
 
 _SESSION_KEY = "org_import_token"
 #: Room for the multipart envelope and the other fields around the file itself.
@@ -98,20 +99,22 @@ def _no_pending():
     return redirect(url_for("org.import_upload"))
 
 
-def _preview(pending: PendingImport, changed_meanwhile: bool = False, own_refused: bool = False):
+def _preview(pending: PendingImport, changed_meanwhile: bool = False, applying: bool = False):
     rows, errors = _parse(pending.raw, pending.encoding)
     if errors:
         discard_pending(session.pop(_SESSION_KEY, None))
         return _refused(pending.filename, errors)
     plan = plan_sync(rows, deactivate_missing=pending.deactivate_missing)
     db.session.rollback()
+    own_changes = own_role_changes(plan, current_user.employee_no)
+    record_preview(pending, plan.digest(), plan.counts(), bool(own_changes))
     # formdata=None: after a refused apply, show the new digest, not the one just posted
     form = ImportApplyForm(formdata=None, data={"token": pending.token, "digest": plan.digest()})
-    status = 409 if changed_meanwhile else 403 if own_refused else 200
+    status = 409 if changed_meanwhile else 403 if applying and own_changes else 200
     return render_template("org/import_preview.html", plan=plan, pending=pending, form=form,
                            cancel_form=ImportCancelForm(), count_labels=COUNT_LABELS, limit=PREVIEW_LIMIT,
                            changed_meanwhile=changed_meanwhile,
-                           own_changes=own_role_changes(plan, current_user.employee_no)), status
+                           own_changes=own_changes), status
 
 
 @bp.route("/import/preview")
@@ -125,41 +128,39 @@ def import_preview():
 @bp.route("/import/apply", methods=["POST"])
 @roles_required("admin")
 def import_apply():
-    """Apply the previewed plan, unless the organisation changed since (then preview again)."""
+    """Queue the apply of the plan this admin previewed and go to My downloads, at once: the request does
+    not plan the file again (50,000 rows take seconds); the job re-plans under the organisation lock and
+    applies only if the plan is still the previewed one."""
     form = ImportApplyForm()
     if not form.validate_on_submit():
         abort(400)
     pending = _pending(form.token.data)
     if pending is None:
         return _no_pending()
-    lock_organisation()
-    rows, errors = _parse(pending.raw, pending.encoding)
-    if errors:
-        discard_pending(session.pop(_SESSION_KEY, None))
-        return _refused(pending.filename, errors)
-    plan = plan_sync(rows, deactivate_missing=pending.deactivate_missing)
-    if not hmac.compare_digest(plan.digest().encode(), form.digest.data.encode()):
-        db.session.rollback()
-        return _preview(pending, changed_meanwhile=True)
-    if plan.is_empty:
-        db.session.rollback()
+    if not pending.digest or not hmac.compare_digest(pending.digest.encode(), form.digest.data.encode()):
+        # previewed again (in another tab) since this form was shown, or never: show the plan as it is now
+        return _preview(pending, changed_meanwhile=bool(pending.digest), applying=True)
+    if pending.plan_is_empty:
         discard_pending(session.pop(_SESSION_KEY, None))
         flash(_("Nothing to change: the portal already matches %(file)s.", file=pending.filename), "success")
         return redirect(url_for("org.import_upload"))
+    if pending.own_changes:  # another admin applies it
+        return _preview(pending, applying=True)
+    db.session.rollback()
+    runner = import_runner()
     try:
-        apply_sync(current_user._get_current_object(), plan, pending.filename, details={
-            "sha256": pending.sha256, "encoding": pending.encoding, "deactivate_missing": pending.deactivate_missing})
+        job_id = runner.start(current_user._get_current_object(), pending)
         db.session.commit()
-    except RoleChangeRefused:  # the file changes the importer's own roles: another admin applies it
+    except ImportAlreadyRunning:
         db.session.rollback()
-        return _preview(pending, own_refused=True)
-    except IntegrityError:  # another import got in between (SQLite has no organisation lock)
-        db.session.rollback()
-        return _preview(pending, changed_meanwhile=True)
+        flash(_("Another HR import is being applied. Nothing was started: when it has finished (see My downloads), "
+                "look at this preview again."), "warning")
+        return redirect(url_for("org.import_preview"))
     discard_pending(session.pop(_SESSION_KEY, None))
-    summary = "、".join(f"{COUNT_LABELS[name]} {count}" for name, count in plan.counts().items() if count)
-    flash(_("%(file)s was imported: %(summary)s.", file=pending.filename, summary=summary), "success")
-    return redirect(url_for("org.import_upload"))
+    runner.announce(job_id)
+    flash(_("The import of %(file)s has started. It is applied in the background: its progress and its result are "
+            "shown here.", file=pending.filename), "success")
+    return redirect(url_for("downloads.index"))
 
 
 @bp.route("/import/cancel", methods=["POST"])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import delete, insert, select, text, update
 
@@ -77,14 +77,24 @@ def _chunks(values: list, size: int = _CHUNK) -> Iterable[list]:
         yield values[start:start + size]
 
 
-def apply_sync(actor: Person | None, plan: SyncPlan, source_name: str, details: dict | None = None) -> None:
+def apply_sync(actor: Person | None, plan: SyncPlan, source_name: str, details: dict | None = None,
+               progress: Callable[[int], None] | None = None) -> None:
     """Apply a plan made in this transaction; flushes, writes audit events, never commits.
 
     Raises RoleChangeRefused("own_roles") when the plan changes the acting person's own roles or
-    managed departments: another administrator must apply that file.
+    managed departments: another administrator must apply that file. `progress(done)` hears how
+    many of the plan's changes are written so far (a job shows it; it must not commit).
     """
     if actor is not None and own_role_changes(plan, actor.employee_no):
         raise RoleChangeRefused("own_roles", "roles")
+    counts, done = plan.counts(), 0
+
+    def written(*names: str) -> None:
+        nonlocal done
+        done += sum(counts[name] for name in names)
+        if progress is not None:
+            progress(done)
+
     session, now = db.session, utcnow()
     source = source_name[:80]
     if plan.new_departments:
@@ -94,11 +104,13 @@ def apply_sync(actor: Person | None, plan: SyncPlan, source_name: str, details: 
     dept_ids = dict(session.execute(select(Department.code, Department.id)).all())
     if plan.changed_departments:
         session.execute(update(Department), [{"id": dept_ids[c.key], **c.after()} for c in plan.changed_departments])
+    written("new_departments", "changed_departments")
     if plan.new_people:
         session.execute(insert(Person), [
             {"employee_no": r.employee_no, "name": r.name, "name_kana": r.name_kana, "email": r.email,
              "department_id": dept_ids[r.department_code], "active": r.active, "created_at": now, "updated_at": now}
             for r in plan.new_people])
+    written("new_people")
     person_ids = dict(session.execute(select(Person.employee_no, Person.id)).all())
     if plan.changed_people:
         session.execute(update(Person), [_person_values(person_ids[c.key], c.after(), dept_ids, now)
@@ -110,8 +122,10 @@ def apply_sync(actor: Person | None, plan: SyncPlan, source_name: str, details: 
         session.execute(update(Person).where(Person.id.in_(ids))
                         .values(active=False, session_version=Person.session_version + 1, updated_at=now))
     record_import_history(plan, person_ids, dept_ids, now)  # joiners, moves, leavers, re-hires: past figures stay
+    written("changed_people", "deactivated")
     _replace_roles(actor, plan, person_ids, source)
     _replace_manages(actor, plan, person_ids, dept_ids, source)
+    written("role_changes", "manages_changes")
     session.flush()
     session.expire_all()  # bulk statements bypass the identity map
     # Manuals re-assign joiners, movers and leavers; access then suspends or resumes their grants.

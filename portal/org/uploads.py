@@ -2,7 +2,9 @@
 
 Each upload lives under the instance folder as <token>.csv plus <token>.json, where the token
 is random (192 bits) and the JSON names the admin who uploaded it; the view also keeps the
-token in that admin's session. So "apply" applies the very bytes that were previewed.
+token in that admin's session. So "apply" applies the very bytes that were previewed. The JSON
+also keeps what the last preview showed (the plan's digest and counts): "apply" then queues the
+job without planning 50,000 rows again, and the job re-plans under the organisation lock.
 """
 from __future__ import annotations
 
@@ -36,6 +38,16 @@ class PendingImport:
     sha256: str
     uploaded_at: float
     raw: bytes
+    #: What the last preview of this upload showed: the plan's digest ("" before any preview) and counts,
+    #: and whether it changes the uploader's own roles.
+    digest: str = ""
+    counts: dict | None = None
+    own_changes: bool = False
+
+    @property
+    def plan_is_empty(self) -> bool:
+        """The previewed plan changes nothing."""
+        return not any((self.counts or {}).values())
 
 
 def upload_dir() -> Path:
@@ -82,9 +94,22 @@ def load_pending(token: str | None, owner_id: int) -> PendingImport | None:
         return None
     if hashlib.sha256(raw).hexdigest() != meta.get("sha256"):
         return None
+    preview = meta.get("preview") or {}
     return PendingImport(token=token, owner_id=owner_id, filename=meta["filename"], encoding=meta["encoding"],
                          deactivate_missing=bool(meta["deactivate_missing"]), sha256=meta["sha256"],
-                         uploaded_at=meta["uploaded_at"], raw=raw)
+                         uploaded_at=meta["uploaded_at"], raw=raw, digest=preview.get("digest", ""),
+                         counts=preview.get("counts"), own_changes=bool(preview.get("own_changes")))
+
+
+def record_preview(pending: PendingImport, digest: str, counts: dict, own_changes: bool) -> None:
+    """Remember what the preview of an upload showed (the apply checks the posted digest against it)."""
+    path = upload_dir() / f"{pending.token}.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # discarded meanwhile: the apply will say so
+    meta["preview"] = {"digest": digest, "counts": counts, "own_changes": own_changes}
+    _write_private(path, json.dumps(meta).encode("utf-8"))
 
 
 def discard_pending(token: str | None) -> None:

@@ -1,7 +1,7 @@
 """An administrator in a real browser: HR import with preview, then the people pages and a role change."""
 from __future__ import annotations
 
-from tests.browser.helpers import main_text, sign_in
+from tests.browser.helpers import main_text, run_queue, sign_in
 from tests.org_fixtures import HEADER
 
 #: A new department so the demo organisation other browser tests rely on stays as it was.
@@ -29,7 +29,11 @@ def test_admin_imports_previews_applies_and_changes_a_role(page, portal_app, scr
     page.screenshot(path=str(screenshot_dir / "org-import-preview.png"), full_page=True)
     with page.expect_navigation():
         page.get_by_role("button", name="この内容で取り込む").click()
-    assert "取り込みました" in main_text(page)
+    assert page.url.endswith("/downloads/")  # answered at once: a consumer applies the rows
+    assert "取り込みを開始しました" in main_text(page) and "待機中" in main_text(page)
+    run_queue(portal_app)
+    page.get_by_text("hr.csv を取り込みました").wait_for(timeout=15_000)  # downloads.js saw the job finish
+    page.screenshot(path=str(screenshot_dir / "org-import-done.png"), full_page=True)
 
     page.goto("/org/people?q=%E3%82%BF%E3%82%AB%E3%82%AE")  # タカギ in katakana finds たかぎ
     page.screenshot(path=str(screenshot_dir / "org-people.png"), full_page=True)
