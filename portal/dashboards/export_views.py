@@ -30,8 +30,7 @@ from portal.dashboards.views import (
 )
 from portal.extensions import db
 from portal.jobs.services import announce_job
-from portal.training.queries import manual_facts
-from portal.training.status import jst_today
+from portal.training.status import jst_today, manual_facts
 
 FORMATS = ("csv", "xlsx")
 

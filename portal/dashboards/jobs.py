@@ -20,8 +20,7 @@ from portal.dashboards.tables import pair_table
 from portal.jobs.kinds import JobKind, JobResult, PartPlan
 from portal.jobs.services import create_job
 from portal.org.models import Person
-from portal.training.queries import manual_facts
-from portal.training.status import jst_today
+from portal.training.status import jst_today, manual_facts
 
 PEOPLE_KIND = "dashboards.people"
 RECOUNT_KIND = "dashboards.recount"

@@ -22,9 +22,17 @@ from portal.manuals.models import Manual
 from portal.org.models import Department, Person
 from portal.org.queries import departments_by_id, visible_department_ids  # noqa: F401 - the pages read both here
 from portal.training.models import QuizAttempt
-from portal.training.queries import ManualFacts
-from portal.training.sql_rule import department_pairs_select, status_counts
-from portal.training.status import CURRENT, DUE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE
+from portal.training.status import (
+    CURRENT,
+    DUE,
+    EXPIRED,
+    IN_PROGRESS,
+    NOT_STARTED,
+    OVERDUE,
+    ManualFacts,
+    department_pairs_select,
+    status_counts,
+)
 
 #: Dashboard columns, in the order a reader scans them: done, then what needs doing, worst last.
 STATUS_COLUMNS = (CURRENT, DUE, IN_PROGRESS, NOT_STARTED, OVERDUE, EXPIRED)

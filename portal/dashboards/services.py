@@ -11,9 +11,7 @@ from portal.dashboards.models import CompletionCell, CompletionSnapshot
 from portal.dashboards.queries import BEHIND, STATUS_COLUMNS
 from portal.extensions import db
 from portal.org.models import Person
-from portal.training.sql_rule import status_counts
-from portal.training.status import CURRENT
-from portal.training.status_rows import settle
+from portal.training.status import CURRENT, settle, status_counts
 
 
 def refresh_completion(today: date, now: datetime) -> int:

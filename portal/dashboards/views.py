@@ -29,8 +29,7 @@ from portal.reminders.services import (
     new_claim,
     remind_person,
 )
-from portal.training.queries import manual_facts, status_rows
-from portal.training.status import jst_today
+from portal.training.status import jst_today, manual_facts, status_rows
 
 #: Who sees dashboards; managers only the departments they manage.
 VIEWERS = ("manager", "training_admin", "auditor", "admin")

@@ -1,15 +1,16 @@
 """The status rule evaluated inside the database, for summaries over millions of pairs.
 
-status_case is status.training_status written as one SQL CASE over the facts;
-settled_status_case is status.settled_status over a materialised row's own columns
-(status_rows.py). Tests check that both give the same answers as the pure rule, on SQLite
+status_case is rule.training_status written as one SQL CASE over the facts;
+settled_status_case is rule.settled_status over a stored row's own columns
+(stored.py keeps the rows). Tests check that both give the same answers as the pure rule, on SQLite
 and PostgreSQL, for every branch and boundary and over random histories. Validity is
 compared as "attested at or after the first instant still valid today"
-(status.earliest_valid_attestation_day), so no per-row date arithmetic is needed.
+(rule.earliest_valid_attestation_day), so no per-row date arithmetic is needed.
 
 Counts and department reads use the materialised rows: settled rows are counted once in
 training_status_counts, and only rows stale today (a fact changed, or their status moved
-with time since they were settled) are looked at again, pending ones with the live rule.
+with time since they were settled) are looked at again, pending ones with the live rule. These reads
+sit here, below stored.py, because stored.check compares them with the live rule.
 """
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ from portal.core.sql import id_filter
 from portal.extensions import UTCDateTime, db
 from portal.manuals.models import TrainingAssignment
 from portal.org.models import Person
-from portal.training.facts import manual_facts, settled_on
 from portal.training.models import TrainingProgress, TrainingStatusCount, TrainingStatusRow
-from portal.training.status import (
+from portal.training.status.facts import manual_facts, settled_on
+from portal.training.status.rule import (
     ATTESTED_EARLIER,
     ATTESTED_REQUIRED,
     CURRENT,
@@ -71,7 +72,7 @@ def _manual_rule(facts: tuple, today: date):
 
 
 def status_case(rule, today: date, facts=None):
-    """status.training_status for an assigned pair, as a SQL CASE (same order of branches).
+    """rule.training_status for an assigned pair, as a SQL CASE (same order of branches).
 
     `facts` (optional) supplies the pair's columns by the names used below; by default they
     are the joined training_assignments and training_progress columns and the rule's.
@@ -126,7 +127,7 @@ def pending_pairs(facts_by_manual, today: date, where):
 
 
 def settled_status_case(today: date):
-    """status.settled_status over a training_status_rows row's own columns, as a SQL CASE."""
+    """rule.settled_status over a training_status_rows row's own columns, as a SQL CASE."""
     r = TrainingStatusRow
     within_validity = or_(r.valid_until.is_(None), r.valid_until >= today)
     return case(
