@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import add
 from typing import NamedTuple
 
 from sqlalchemy import String, case, cast, func, select
@@ -27,6 +28,7 @@ from portal.org.models import Department, Person
 from portal.org.queries import departments_by_id, visible_department_ids  # noqa: F401 - the pages read both here
 from portal.training.models import QuizAttempt
 from portal.training.status import (
+    COUNTED,
     CURRENT,
     DUE,
     EXPIRED,
@@ -36,6 +38,7 @@ from portal.training.status import (
     ManualFacts,
     department_pairs_select,
     status_counts,
+    wide_status_counts,
 )
 
 #: Dashboard columns, in the order a reader scans them: done, then what needs doing, worst last.
@@ -193,16 +196,19 @@ class HeatMap:
 
 def heat_map(today: date, department_ids: Collection[int] | None = None) -> HeatMap:
     """Every department × manual cell from the engine's counts (three queries); department_ids narrows it."""
-    cells: dict[tuple[int, int], Counts] = defaultdict(Counts)
-    by_department: dict[int, Counts] = defaultdict(Counts)
-    by_manual: dict[int, Counts] = defaultdict(Counts)
+    cells: dict[tuple[int, int], Counts] = {}
+    departments: dict[int, list[int]] = {}
+    manuals: dict[int, list[int]] = {}
     if department_ids is None or department_ids:
-        counts = status_counts(today, department_ids=department_ids, by_department=True)
-        for (department_id, manual_id, status), count in counts.items():
-            cells[(department_id, manual_id)].add(status, count)
-            by_department[department_id].add(status, count)
-            by_manual[manual_id].add(status, count)
-    return HeatMap(dict(cells), by_department, by_manual, today)
+        for (department_id, manual_id), sums in wide_status_counts(
+                today, department_ids=department_ids, by_department=True).items():
+            cells[(department_id, manual_id)] = Counts(dict(zip(COUNTED, sums)))
+            for totals, key in ((departments, department_id), (manuals, manual_id)):
+                total = totals.get(key)
+                totals[key] = sums if total is None else list(map(add, total, sums))
+    by_department = defaultdict(Counts, {key: Counts(dict(zip(COUNTED, sums))) for key, sums in departments.items()})
+    by_manual = defaultdict(Counts, {key: Counts(dict(zip(COUNTED, sums))) for key, sums in manuals.items()})
+    return HeatMap(cells, by_department, by_manual, today)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ Each module imports only the ones listed before it (a `layers` contract in pypro
 3. `sql`    - the rule's SQL twins: `status_case` (over the facts, for live reads) and
               `settled_status_case` (over a stored row's own columns), and the reads that evaluate them
               inside the database: `status_counts` (the stored counts corrected by the rows stale today:
-              exact now), `department_pairs_select`, `live_status_counts`.
+              exact now; `wide_status_counts`: the same, a row per cell), `department_pairs_select`,
+              `live_status_counts`.
 4. `stored` - the stored copies `training_status_rows` and `training_status_counts`: `settle`,
               `rebuild`, `check` (CLI `portal training settle-status | rebuild-status | check-status`).
               The triggers of migration 0008 (both dialects) mark a row pending in the same transaction
@@ -88,6 +89,7 @@ from portal.training.status.sql import (
     settled_status_case,
     status_case,
     status_counts,
+    wide_status_counts,
 )
 from portal.training.status.stored import STALE_NOW, check, progress_problems, rebuild, settle
 
@@ -100,4 +102,5 @@ __all__ = [
     "live_status_counts", "manual_facts", "manual_rule_values", "next_status_change", "pair_statuses_sql",
     "progress_problems", "rebuild", "settle", "settled_on", "settled_status", "settled_status_case", "standing_of",
     "status_case", "status_counts", "status_rows", "statuses_for", "task_group", "training_status", "validity_end",
+    "wide_status_counts",
 ]

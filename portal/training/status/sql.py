@@ -149,15 +149,28 @@ def _wide(status):
 def status_counts(today: date, *, department_ids: Collection[int] | None = None,
                   manual_ids: Collection[int] | None = None,
                   by_department: bool = False) -> dict[tuple[int | None, int, str], int]:
-    """{(department_id or None, manual_id, status): people} over active people (two or three queries).
+    """{(department_id or None, manual_id, status): people} over active people (two or three queries)."""
+    return {(department_id, manual_id, status): count
+            for (department_id, manual_id), sums in wide_status_counts(
+                today, department_ids=department_ids, manual_ids=manual_ids, by_department=by_department).items()
+            for status, count in zip(COUNTED, sums) if count}
+
+
+def wide_status_counts(today: date, *, department_ids: Collection[int] | None = None,
+                       manual_ids: Collection[int] | None = None,
+                       by_department: bool = False) -> dict[tuple[int | None, int], list[int]]:
+    """{(department_id or None, manual_id): people per COUNTED status}: status_counts a row per cell (heat maps).
 
     The settled counts, minus what was counted for rows stale today, plus those rows' status
     today (their own columns, or the live rule for pending ones): one statement, one snapshot.
     """
     on = settled_on()
     if on is None or today < on:
-        return live_status_counts(today, department_ids=department_ids, manual_ids=manual_ids,
-                                  by_department=by_department)
+        totals: dict[tuple[int | None, int], list[int]] = {}
+        for (department_id, manual_id, status), count in live_status_counts(
+                today, department_ids=department_ids, manual_ids=manual_ids, by_department=by_department).items():
+            totals.setdefault((department_id, manual_id), [0] * len(COUNTED))[COUNTED.index(status)] += count
+        return totals
     c, r = TrainingStatusCount, TrainingStatusRow
 
     def narrowed(stmt, department, manual):
@@ -184,14 +197,13 @@ def status_counts(today: date, *, department_ids: Collection[int] | None = None,
         parts.append(narrowed(select(literal(1), live.c.department_id, live.c.manual_id, *_wide(live.c.status)),
                               live.c.department_id, live.c.manual_id)
                      .group_by(live.c.department_id, live.c.manual_id))
-    totals: dict[tuple[int | None, int], list[int]] = {}
+    totals = {}
     for sign, department_id, manual_id, *counts in db.session.connection().execute(union_all(*parts)):
-        sums = totals.setdefault((department_id if by_department else None, manual_id), [0] * len(COUNTED))
-        for index, count in enumerate(counts):
-            sums[index] += sign * int(count or 0)
-    return {(department_id, manual_id, status): count
-            for (department_id, manual_id), sums in totals.items()
-            for status, count in zip(COUNTED, sums) if count}
+        key = (department_id if by_department else None, manual_id)
+        moves = [sign * int(count or 0) for count in counts]
+        sums = totals.get(key)
+        totals[key] = moves if sums is None else [a + b for a, b in zip(sums, moves)]
+    return {key: sums for key, sums in totals.items() if any(sums)}
 
 
 def department_pairs_select(today: date, department_ids: Collection[int], facts=None, *, details: bool = False):
