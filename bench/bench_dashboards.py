@@ -4,9 +4,10 @@ and PostgreSQL: a manager's department page (250 people × 50 manuals) and the o
     .venv/bin/python bench/bench_dashboards.py [--people 50000] [--departments 200] [--manuals 50]
                                                [--backend sqlite|postgres|both] [--runs 100]
 
-Targets: department page p95 ≤ 100 ms; organisation heat map p95 ≤ 300 ms. The heat map reads the
-latest completion pass (`portal dashboards snapshot`, run daily with the reminders); the time that
-pass takes is printed for information. Exit 1 when a target is missed.
+Targets: department page p95 ≤ 100 ms; organisation heat map p95 ≤ 300 ms. The heat map counts as of
+now from the training-status engine's counts; the daily pass (`portal dashboards snapshot`: settle,
+and the trend's snapshot) runs once first, and the time it takes is printed for information.
+Exit 1 when a target is missed.
 """
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def _prepare(people: int, departments: int, manuals: int) -> tuple[int, int]:
     db.session.commit()
     print(f"  (for information) organisation pass, `portal dashboards snapshot`: {cells} cells in "
           f"{time.perf_counter() - started:.1f} s", flush=True)
+    # The first pass settled every row at once (a rebuild): without fresh statistics PostgreSQL's planner
+    # still believes them all stale and the heat map reads ~0.5 s until autovacuum analyses the table.
+    analyse()
     return department_id, headcount
 
 

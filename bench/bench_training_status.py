@@ -5,7 +5,7 @@ status that the organisation heat map and the daily completion pass use.
 
     .venv/bin/python bench/bench_training_status.py [--people 50000] [--departments 200] [--manuals 50]
 
-Both read the materialised statuses (portal/training/status_rows.py): measured once right
+Both read the materialised statuses (portal/training/status/stored.py): measured once right
 after the settle, and again after 1% of the people changed their training since (their rows
 pending, decided live). Targets: department page ≤ 50 ms; company-wide ≤ 500 ms. Each figure
 is the median of several runs after one warm-up. Exit 1 when a target is missed.
@@ -59,10 +59,7 @@ def run(backend: str, people: int, departments: int, manuals: int) -> bool:
     from portal.dashboards.queries import department_summary
     from portal.extensions import db
     from portal.org.models import Person
-    from portal.training.queries import manual_facts
-    from portal.training.sql_rule import status_counts
-    from portal.training.status import jst_today
-    from portal.training.status_rows import rebuild
+    from portal.training.status import jst_today, manual_facts, rebuild, status_counts
 
     ok = True
     with fresh_database(backend) as url:

@@ -19,7 +19,7 @@ from portal.auth.models import (  # noqa: F401  (local accounts)
     TwoFactor,
 )
 from portal.certificates.models import CertificateRevocation  # noqa: F401
-from portal.dashboards.models import CompletionCell, CompletionSnapshot  # noqa: F401
+from portal.dashboards.models import CompletionSnapshot  # noqa: F401
 from portal.instructions.models import (  # noqa: F401
     Instruction,
     InstructionAcknowledgement,

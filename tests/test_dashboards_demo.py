@@ -17,7 +17,9 @@ def test_the_demo_takes_todays_snapshot_so_the_trend_has_its_first_point(app):
     db.session.expire_all()
     [point] = trend(jst_today())
     assert point.day == jst_today() and point.assigned > 0 and 0 < point.current <= point.assigned
-    assert heat_map().cells
+    heat = heat_map(jst_today())  # counted now, the same figures as today's snapshot
+    assert heat.cells and sum(c.assigned for c in heat.by_department.values()) == point.assigned
+    assert sum(c.by_status["current"] for c in heat.by_department.values()) == point.current
     auditor = db.session.scalar(select(Person).where(Person.employee_no == "A5001"))
     browser = https_client(app)
     assert sign_in(browser, auditor, DEMO_PASSWORD).status_code == 302

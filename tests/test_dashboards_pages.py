@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from portal.dashboards.models import CompletionCell, CompletionSnapshot
+from portal.dashboards.models import CompletionSnapshot
 from portal.extensions import db
 from portal.org.models import Person
 from tests.certificates_fixtures import count, org, started  # noqa: F401
@@ -72,20 +72,36 @@ def test_person_history_shows_status_attestations_and_attempts(client, login, or
     assert "有効" in text  # the certificate's status
 
 
-def test_training_admin_sees_the_organisation_heat_map_after_a_count(client, login, org):
+def test_training_admin_sees_the_heat_map_as_of_now_and_records_the_trend(client, login, org):
     login(org.training_admin)
-    empty = _text(client.get("/dashboards/organisation"))
-    assert "まだ集計していません" in empty
+    before = client.get("/dashboards/organisation").get_data(as_text=True)
+    assert 'class="num heat heat-3">33%' in before   # SALES: 1 of 3 current, counted now
+    assert 'class="num heat heat-0">0%' in before    # FRONT: nobody current
+    assert "日ごとの記録はまだありません" in before and count(CompletionSnapshot) == 0
     token = csrf_token_from(client, "/dashboards/organisation")
     response = client.post("/dashboards/organisation/refresh", data={"csrf_token": token})
     assert response.status_code == 302
-    assert count(CompletionCell) == 2 and count(CompletionSnapshot) == 2
+    assert count(CompletionSnapshot) == 2
     html = client.get("/dashboards/organisation").get_data(as_text=True)
-    assert 'class="num heat heat-3">33%' in html   # SALES: 1 of 3 current
-    assert 'class="num heat heat-0">0%' in html    # FRONT: nobody current
-    assert "パートナー情報の取扱い" in html
+    assert 'class="num heat heat-3">33%' in html and 'class="num heat heat-0">0%' in html
+    assert "パートナー情報の取扱い" in html and "日ごとの記録はまだありません" not in html
     index = _text(client.get("/dashboards/"))
     assert "営業企画部（SALES）" in index and "お客様フロント部（FRONT）" in index
+
+
+def test_the_heat_map_and_the_index_follow_a_change_without_a_recount(client, login, org):
+    from portal.core.timeutil import utcnow
+    from portal.dashboards.services import refresh_completion
+
+    refresh_completion(org.today, utcnow())
+    db.session.commit()
+    org.soon.active = False  # SALES: 1 of 2 current from now on
+    db.session.commit()
+    login(org.training_admin)
+    assert 'class="num heat heat-5">50%' in client.get("/dashboards/organisation").get_data(as_text=True)
+    index = client.get("/dashboards/").get_data(as_text=True)
+    sales = re.search(r"（SALES）</a></th>(.*?)</tr>", index, re.S).group(1)
+    assert re.findall(r'<td class="num">(?:<span[^>]*>)?([^<]*)', sales)[:3] == ["2", "1", "50%"]
 
 
 def test_a_second_count_on_the_same_day_replaces_the_days_figures(app, org):

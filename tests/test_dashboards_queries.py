@@ -12,7 +12,7 @@ from portal.core.timeutil import utcnow
 from portal.dashboards.queries import department_pairs, department_summary
 from portal.dashboards.services import refresh_completion
 from portal.extensions import db
-from portal.training.queries import department_status_rows, manual_facts
+from portal.training.status import department_status_rows, manual_facts
 from tests.certificates_fixtures import assign, attest, make_manual, started
 
 

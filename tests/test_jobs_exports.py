@@ -90,7 +90,7 @@ def test_the_recount_runs_as_a_job_and_links_to_the_heat_map(app, client, login,
 
 
 def test_the_status_rebuild_can_run_as_a_job(app, org):
-    from portal.training.status_rows import check
+    from portal.training.status import check
 
     result = app.test_cli_runner().invoke(args=["training", "rebuild-status", "--in-background"])
     assert result.exit_code == 0 and "queued" in result.output

@@ -144,7 +144,7 @@ def test_the_sql_claim_agrees_with_the_pure_rule(app, org, make_person):
     from portal.core.timeutil import utcnow
     from portal.reminders import services
     from portal.reminders.rules import reminder_kind
-    from portal.training.queries import status_rows
+    from portal.training.status import status_rows
     from tests.certificates_fixtures import assign, started
 
     for offset in (-1, 0, 6, 7, 8):  # around today and the edge of the seven-day window

@@ -9,8 +9,7 @@ from sqlalchemy import func, select, text
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.training.models import Attestation, QuizAttempt
-from portal.training.queries import statuses_for
-from portal.training.status import jst_today
+from portal.training.status import jst_today, statuses_for
 from tests.conftest import PASSWORD
 from tests.training_fixtures import (  # noqa: F401
     SECRET_MARK,

@@ -11,9 +11,18 @@ from portal.extensions import db
 from portal.manuals.models import TrainingAssignment
 from portal.org.models import Department, Person
 from portal.training.models import TrainingProgress
-from portal.training.queries import current_or_due_pairs, department_status_rows, status_rows, statuses_for
-from portal.training.sql_rule import pair_statuses_sql, status_counts
-from portal.training.status import TrainingFacts, earliest_valid_attestation_day, jst_today, training_status
+from portal.training.status import (
+    TrainingFacts,
+    current_or_due_pairs,
+    department_status_rows,
+    earliest_valid_attestation_day,
+    jst_today,
+    pair_statuses_sql,
+    status_counts,
+    status_rows,
+    statuses_for,
+    training_status,
+)
 from tests.training_fixtures import add_edition, make_manual, quiz_spec
 
 TODAY = jst_today()

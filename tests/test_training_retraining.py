@@ -10,8 +10,7 @@ from sqlalchemy import select
 from portal.demo.training import record_backdated_attempt_for_demo, record_backdated_attestation_for_demo
 from portal.extensions import db
 from portal.training.models import Attestation, QuizAttempt
-from portal.training.queries import statuses_for
-from portal.training.status import jst_today
+from portal.training.status import jst_today, statuses_for
 from tests.conftest import PASSWORD
 from tests.training_fixtures import SECTIONS_V1, add_edition, answers_for, assign, flow, make_manual, quiz_spec, section  # noqa: F401
 

@@ -13,10 +13,20 @@ from portal.certificates.queries import certificate_by_id
 from portal.certificates.services import revoke_certificate
 from portal.extensions import db
 from portal.training.models import Attestation, QuizAttempt
-from portal.training.queries import my_training, status_rows
-from portal.training.sql_rule import department_pairs_select, status_counts
-from portal.training.status import AttestationFact, TrainingFacts, counting_attestation, jst_today, training_status
-from portal.training.status_rows import check, progress_problems, settle
+from portal.training.queries import my_training
+from portal.training.status import (
+    AttestationFact,
+    TrainingFacts,
+    check,
+    counting_attestation,
+    department_pairs_select,
+    jst_today,
+    progress_problems,
+    settle,
+    status_counts,
+    status_rows,
+    training_status,
+)
 from tests.access_fixtures import EXPLANATION, PURPOSES, clock  # noqa: F401
 from tests.certificates_fixtures import attest, mail_files
 from tests.conftest import PASSWORD, https_client, sign_in

@@ -22,22 +22,24 @@ from portal.extensions import db
 from portal.manuals.models import ManualEdition, TrainingAssignment
 from portal.org.models import Person
 from portal.training.models import TrainingProgress, TrainingStatusRow
-from portal.training.queries import status_rows
 from portal.training.services import record_progress
-from portal.training.sql_rule import department_pairs_select, status_counts
 from portal.training.status import (
     ATTESTED_EARLIER,
     ATTESTED_REQUIRED,
     NOTHING,
     STARTED,
     TrainingFacts,
+    check,
+    department_pairs_select,
     jst_today,
     next_status_change,
+    settle,
     settled_status,
     standing_of,
+    status_counts,
+    status_rows,
     training_status,
 )
-from portal.training.status_rows import check, settle
 from tests.training_fixtures import add_edition, make_manual
 
 TODAY = jst_today()
@@ -221,8 +223,7 @@ def _expected_from_attestations(today):
     (not from training_progress: the revocation trigger keeps that one, and is what is under test)."""
     from portal.certificates.models import CertificateRevocation
     from portal.training.models import Attestation
-    from portal.training.queries import manual_facts
-    from portal.training.status import AttestationFact, counting_attestation, jst_date, validity_end
+    from portal.training.status import AttestationFact, counting_attestation, jst_date, manual_facts, validity_end
 
     facts_by_manual = manual_facts()
     revoked = select(CertificateRevocation.id).where(CertificateRevocation.attestation_id == Attestation.id).exists()
@@ -255,7 +256,7 @@ def test_revoked_certificates_stop_counting_in_every_read_over_random_histories(
     attestations that count, the live reads, the materialised counts and the drift check always agree."""
     from portal.certificates.models import CertificateRevocation
     from portal.training.models import Attestation
-    from portal.training.status_rows import progress_problems
+    from portal.training.status import progress_problems
 
     rng = random.Random(seed)
     department = make_department(f"RV{seed}")

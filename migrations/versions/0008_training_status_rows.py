@@ -3,7 +3,7 @@
 Revision ID: 0008
 Revises: 0007
 
-Materialised training statuses (portal/training/status_rows.py): one row per assigned
+Materialised training statuses (now portal/training/status/stored.py): one row per assigned
 person × manual with the facts the rule needs, per-department counts, and the day they were
 last settled. Triggers mark a row pending in the same transaction as any change to its facts
 (assignments, progress, editions, a person's department or active flag), whoever writes them.

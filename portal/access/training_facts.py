@@ -1,9 +1,9 @@
-"""The one place access reads training status (portal.training.queries), per person × manual."""
+"""The one place access reads training status (portal.training.status), per person × manual."""
 from __future__ import annotations
 
 from datetime import date
 
-from portal.training.queries import status_rows
+from portal.training.status import status_rows
 
 TrainingTriple = tuple[str, "date | None", "date | None"]  # (status, due_date, valid_until)
 

@@ -60,4 +60,4 @@ The daily reminder run begins.
 
 Sent by reminders before it claims today's reminders (unless told not to count). Keyword
 arguments: `today` (the JST date) and `now`. Subscribers may take their daily counts (dashboards:
-the completion cells and snapshot) and flush; the sender commits right after.""")
+the day's completion snapshot) and flush; the sender commits right after.""")

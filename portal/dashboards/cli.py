@@ -1,4 +1,4 @@
-"""`portal dashboards snapshot`: count the organisation once, for the heat map and the trend."""
+"""`portal dashboards snapshot`: settle the training statuses and record today's point of the trend."""
 from __future__ import annotations
 
 import time
@@ -20,7 +20,7 @@ def dashboards_group() -> None:
 @dashboards_group.command("snapshot")
 @with_appcontext
 def snapshot_command() -> None:
-    """Count every department × manual now and record today's point of the trend (safe to repeat)."""
+    """Settle today's training statuses and record today's point of the trend (safe to repeat)."""
     started = time.perf_counter()
     cells = refresh_completion(jst_today(), utcnow())
     db.session.commit()

@@ -30,8 +30,7 @@ from portal.dashboards.views import (
 )
 from portal.extensions import db
 from portal.jobs.services import announce_job
-from portal.training.queries import manual_facts
-from portal.training.status import jst_today
+from portal.training.status import jst_today, manual_facts
 
 FORMATS = ("csv", "xlsx")
 
@@ -125,7 +124,7 @@ def person_export(person_id: int, fmt: str):
 def organisation_export(fmt: str):
     """The heat map (department × manual, long form) and the trend."""
     locale, today = current_locale(), jst_today()
-    heat = queries.heat_map()
+    heat = queries.heat_map(today)
     departments = queries.departments_by_id({d for d, _m in heat.cells})
     manuals = queries.manuals_by_id({m for _d, m in heat.cells})
     cells = [[d.code, d.display_name(locale), m.slug, m.title(locale),
@@ -140,8 +139,7 @@ def organisation_export(fmt: str):
         "trend": (_("Trend"), [_("Date"), _("Assigned"), _("Current"), _("Overdue or expired"),
                                _("Share current (%)")], trend),
     }
-    as_of = heat.as_of.isoformat() if heat.as_of else ""
-    return _send("organisation", fmt, tables, "dashboard-organisation", {"as_of": as_of})
+    return _send("organisation", fmt, tables, "dashboard-organisation", {"as_of": heat.as_of.isoformat()})
 
 
 @bp.route("/organisation/people-export", methods=["POST"])

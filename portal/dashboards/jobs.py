@@ -1,5 +1,5 @@
 """Organisation-wide work as jobs: the person-level table of every department (CSV or XLSX), and the
-organisation recount behind the heat map. Both run in a consumer; the page that starts them answers
+organisation recount (the trend's point for today). Both run in a consumer; the page that starts them answers
 at once and shows their progress under "My downloads"."""
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from portal.dashboards.tables import pair_table
 from portal.jobs.kinds import JobKind, JobResult, PartPlan
 from portal.jobs.services import create_job
 from portal.org.models import Person
-from portal.training.queries import manual_facts
-from portal.training.status import jst_today
+from portal.training.status import jst_today, manual_facts
 
 PEOPLE_KIND = "dashboards.people"
 RECOUNT_KIND = "dashboards.recount"
@@ -37,7 +36,7 @@ def start_people_export(actor: Person, export_format: str, locale: str):
 
 
 def start_recount(actor: Person):
-    """Queue a count of the whole organisation (the heat map's cells and today's snapshot); flushes."""
+    """Queue a count of the whole organisation (settle, and today's snapshot for the trend); flushes."""
     job = create_job(actor, RECOUNT_KIND, {"today": jst_today().isoformat()})
     record_event(actor, "dashboard.recount_started", object_type="job", object_id=job.id)
     return job
@@ -105,7 +104,7 @@ def _recount_plan(job, progress) -> list[PartPlan]:
 
 
 def _recount_work(job, part, progress, folder: Path) -> None:
-    """Count again; written in the part's transaction (safe to repeat: it replaces the cells)."""
+    """Count again; written in the part's transaction (safe to repeat: it replaces today's snapshot)."""
     refresh_completion(date.fromisoformat(job.params["today"]), utcnow())
 
 

@@ -1,9 +1,13 @@
 """Reads behind the dashboards: a fixed few queries per page, whatever the headcount.
 
-Department pages count live from the materialised training statuses (portal.training.sql_rule
-over training_status_rows, proven equal to the pure rule by the training tests). The
-organisation pages read the latest completion pass (models.CompletionCell) and the daily
-snapshots, which keep the history.
+Every count comes from the training-status engine's one count cache (portal.training.status:
+status_counts over training_status_counts, corrected by the rows stale today; proven equal to the
+pure rule by the training tests): department pages, the index and the organisation heat map all
+count "as of now" and so always agree. The heat map used to read a copy frozen at the last daily
+pass (completion_cells); the engine's counts are kept exact by the triggers between settles and
+cost a read of departments × manuals rows, so the copy went. Only the trend reads stored history:
+one snapshot per day and department (models.CompletionSnapshot), since past statuses cannot be
+recomputed.
 """
 from __future__ import annotations
 
@@ -11,20 +15,31 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import add
 from typing import NamedTuple
 
 from sqlalchemy import String, case, cast, func, select
 
 from portal.core.sql import id_filter
-from portal.dashboards.models import CompletionCell, CompletionSnapshot
+from portal.dashboards.models import CompletionSnapshot
 from portal.extensions import db
 from portal.manuals.models import Manual
 from portal.org.models import Department, Person
 from portal.org.queries import departments_by_id, visible_department_ids  # noqa: F401 - the pages read both here
 from portal.training.models import QuizAttempt
-from portal.training.queries import ManualFacts
-from portal.training.sql_rule import department_pairs_select, status_counts
-from portal.training.status import CURRENT, DUE, EXPIRED, IN_PROGRESS, NOT_STARTED, OVERDUE
+from portal.training.status import (
+    COUNTED,
+    CURRENT,
+    DUE,
+    EXPIRED,
+    IN_PROGRESS,
+    NOT_STARTED,
+    OVERDUE,
+    ManualFacts,
+    department_pairs_select,
+    status_counts,
+    wide_status_counts,
+)
 
 #: Dashboard columns, in the order a reader scans them: done, then what needs doing, worst last.
 STATUS_COLUMNS = (CURRENT, DUE, IN_PROGRESS, NOT_STARTED, OVERDUE, EXPIRED)
@@ -61,7 +76,7 @@ class Counts:
 
 def counts_by_department(facts: dict[int, ManualFacts], today: date,
                          department_ids: Collection[int]) -> dict[int, Counts]:
-    """{department_id: Counts} over every manual, from the materialised statuses (sql_rule.status_counts)."""
+    """{department_id: Counts} over every manual, from the engine's counts (status_counts)."""
     result: dict[int, Counts] = defaultdict(Counts)
     if not facts or not department_ids:
         return result
@@ -165,39 +180,35 @@ def person_for_viewer(viewer: Person, person_id: int) -> Person | None:
     return person
 
 
-# --- organisation: the latest completion pass and the daily snapshots ----------------------------
+# --- organisation: the engine's counts now, and the daily snapshots ------------------------------
 
 
 @dataclass
 class HeatMap:
-    """Departments × manuals from the latest completion pass."""
+    """Departments × manuals as counted now (the same counts as the department pages)."""
 
     cells: dict[tuple[int, int], Counts]
     by_department: dict[int, Counts]
     by_manual: dict[int, Counts]
-    computed_at: datetime | None
-    as_of: date | None
+    #: The JST day the statuses are decided for (today).
+    as_of: date
 
 
-def heat_map(department_ids: Collection[int] | None = None) -> HeatMap:
-    """The latest pass's cells (one query, plain tuples); department_ids narrows it (None: everything)."""
-    table = CompletionCell.__table__
-    stmt = select(table.c.department_id, table.c.manual_id, *(table.c[s] for s in STATUS_COLUMNS),
-                  table.c.computed_at, table.c.as_of)
-    if department_ids is not None:
-        stmt = stmt.where(id_filter(table.c.department_id, department_ids)) if department_ids else None
+def heat_map(today: date, department_ids: Collection[int] | None = None) -> HeatMap:
+    """Every department × manual cell from the engine's counts (three queries); department_ids narrows it."""
     cells: dict[tuple[int, int], Counts] = {}
-    by_department: dict[int, Counts] = defaultdict(Counts)
-    by_manual: dict[int, Counts] = defaultdict(Counts)
-    computed_at = as_of = None
-    for row in (db.session.connection().execute(stmt) if stmt is not None else ()):
-        counts = Counts(dict(zip(STATUS_COLUMNS, row[2:8])))
-        cells[(row[0], row[1])] = counts
-        for status, count in counts.by_status.items():
-            by_department[row[0]].by_status[status] += count
-            by_manual[row[1]].by_status[status] += count
-        computed_at, as_of = row[8], row[9]
-    return HeatMap(cells, by_department, by_manual, computed_at, as_of)
+    departments: dict[int, list[int]] = {}
+    manuals: dict[int, list[int]] = {}
+    if department_ids is None or department_ids:
+        for (department_id, manual_id), sums in wide_status_counts(
+                today, department_ids=department_ids, by_department=True).items():
+            cells[(department_id, manual_id)] = Counts(dict(zip(COUNTED, sums)))
+            for totals, key in ((departments, department_id), (manuals, manual_id)):
+                total = totals.get(key)
+                totals[key] = sums if total is None else list(map(add, total, sums))
+    by_department = defaultdict(Counts, {key: Counts(dict(zip(COUNTED, sums))) for key, sums in departments.items()})
+    by_manual = defaultdict(Counts, {key: Counts(dict(zip(COUNTED, sums))) for key, sums in manuals.items()})
+    return HeatMap(cells, by_department, by_manual, today)
 
 
 @dataclass(frozen=True)

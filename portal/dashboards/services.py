@@ -1,4 +1,4 @@
-"""State changes of the dashboards: the organisation-wide completion pass, audited exports."""
+"""State changes of the dashboards: the daily completion pass (the trend's snapshot), audited exports."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -7,38 +7,30 @@ from datetime import date, datetime
 from sqlalchemy import delete, insert
 
 from portal.audit.services import record_event
-from portal.dashboards.models import CompletionCell, CompletionSnapshot
+from portal.dashboards.models import CompletionSnapshot
 from portal.dashboards.queries import BEHIND, STATUS_COLUMNS
 from portal.extensions import db
 from portal.org.models import Person
-from portal.training.sql_rule import status_counts
-from portal.training.status import CURRENT
-from portal.training.status_rows import settle
+from portal.training.status import CURRENT, settle, status_counts
 
 
 def refresh_completion(today: date, now: datetime) -> int:
-    """Count every department × manual once (status_counts) and keep it: cells now, a snapshot for today.
+    """Settle the day's training statuses and keep today's point of the trend (one snapshot row per department).
 
-    Replaces all cells and today's snapshot rows in the caller's transaction; returns the
-    number of cells written. Run from cron (`portal dashboards snapshot`, `portal reminders
-    send`) or the admin's refresh button; it first settles the day's stale training status rows.
+    The heat map needs nothing kept: it reads the engine's counts, exact at any moment. Replaces
+    today's snapshot rows in the caller's transaction; returns the number of department × manual
+    cells counted. Run from cron (`portal dashboards snapshot`, `portal reminders send`) or the
+    admin's button on the heat map.
     """
-    settle(today, now)  # training: the daily settle of the materialised statuses
-    counts = status_counts(today, by_department=True)
-    cells: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUS_COLUMNS, 0))
-    for (department_id, manual_id, status), number in counts.items():
-        if status in STATUS_COLUMNS:
-            cells[(department_id, manual_id)][status] += number
-    db.session.execute(delete(CompletionCell))
-    if cells:
-        db.session.execute(insert(CompletionCell), [
-            {"department_id": department_id, "manual_id": manual_id, "computed_at": now, "as_of": today, **by_status}
-            for (department_id, manual_id), by_status in cells.items()])
+    settle(today, now)  # training: the daily settle of the stored statuses
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for (department_id, _manual_id), by_status in cells.items():
-        totals[department_id][0] += sum(by_status.values())
-        totals[department_id][1] += by_status[CURRENT]
-        totals[department_id][2] += sum(by_status[s] for s in BEHIND)
+    cells = set()
+    for (department_id, manual_id, status), number in status_counts(today, by_department=True).items():
+        if status in STATUS_COLUMNS:
+            cells.add((department_id, manual_id))
+            totals[department_id][0] += number
+            totals[department_id][1] += number if status == CURRENT else 0
+            totals[department_id][2] += number if status in BEHIND else 0
     db.session.execute(delete(CompletionSnapshot).where(CompletionSnapshot.day == today))
     if totals:
         db.session.execute(insert(CompletionSnapshot), [

@@ -6,7 +6,7 @@ from portal.dashboards.services import refresh_completion
 
 
 def count_before_daily_run(sender, today, now, **_kwargs) -> None:
-    """Count the organisation (cells now, a snapshot for today) before the day's reminders are claimed."""
+    """Settle and take today's snapshot for the trend before the day's reminders are claimed."""
     refresh_completion(today, now)
 
 

@@ -29,8 +29,7 @@ from portal.reminders.services import (
     new_claim,
     remind_person,
 )
-from portal.training.queries import manual_facts, status_rows
-from portal.training.status import jst_today
+from portal.training.status import jst_today, manual_facts, status_rows
 
 #: Who sees dashboards; managers only the departments they manage.
 VIEWERS = ("manager", "training_admin", "auditor", "admin")
@@ -73,15 +72,12 @@ def index():
     viewer, today = _viewer(), jst_today()
     scope = visible_department_ids(viewer)
     if scope is None:
-        heat = queries.heat_map()
-        by_department, computed_at = heat.by_department, heat.computed_at
+        by_department = queries.heat_map(today).by_department
     else:
         by_department = queries.counts_by_department(manual_facts(), today, scope)
-        computed_at = None
     departments = queries.departments_by_id(scope)
     return render_template("dashboards/index.html", departments=list(departments.values()),
-                           by_department=by_department, computed_at=computed_at,
-                           organisation=scope is None, locale=current_locale())
+                           by_department=by_department, organisation=scope is None, locale=current_locale())
 
 
 def department_data(department, today, locale: str) -> dict:
@@ -174,7 +170,7 @@ def remind(department_id: int, person_id: int):
 def organisation():
     """Departments × manuals heat map of the share current, and its trend over time."""
     today = jst_today()
-    heat = queries.heat_map()
+    heat = queries.heat_map(today)
     departments = queries.departments_by_id({d for d, _m in heat.cells} or set())
     manuals = queries.manuals_by_id({m for _d, m in heat.cells} or set())
     rows = []
@@ -194,7 +190,7 @@ def organisation():
 @bp.route("/organisation/refresh", methods=["POST"])
 @roles_required("training_admin", "admin")
 def refresh():
-    """Count the whole organisation again, as a job (minutes on a large organisation); shows its progress."""
+    """Settle and record today's point of the trend, as a job (seconds on a large organisation); shows its progress."""
     if not ActionForm().validate_on_submit():
         abort(400)
     job = start_recount(_viewer())

@@ -11,8 +11,7 @@ from portal.extensions import db
 from portal.manuals.models import TrainingAssignment
 from portal.reminders.models import ReminderLog
 from portal.reminders.rules import OVERDUE_KIND
-from portal.training.queries import manual_facts
-from portal.training.sql_rule import assigned_pairs_select, manual_rule_values, status_case
+from portal.training.status import assigned_pairs_select, manual_facts, manual_rule_values, status_case
 
 
 def pairs_select(today: date, *columns, department_ids: Collection[int] | None = None):

@@ -11,8 +11,7 @@ from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.jobs.services import announce_job, create_job
 from portal.training.jobs import KIND
-from portal.training.status import jst_today
-from portal.training.status_rows import check, rebuild, settle
+from portal.training.status import check, jst_today, rebuild, settle
 
 
 @click.group("training")

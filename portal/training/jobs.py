@@ -7,8 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core.timeutil import utcnow
 from portal.jobs.kinds import JobKind, PartPlan
-from portal.training.status import jst_today
-from portal.training.status_rows import rebuild
+from portal.training.status import jst_today, rebuild
 
 KIND = "training.rebuild_status"
 

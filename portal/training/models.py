@@ -172,11 +172,11 @@ training_assignments_status_index = Index(
 class TrainingStatusRow(db.Model):
     """Per assigned person × manual: the facts the status rule needs, materialised for fast reads.
 
-    Kept by status_rows.settle (the pure rule decides every column) from the facts in
+    Kept by portal.training.status.settle (the pure rule decides every column) from the facts in
     training_assignments, training_progress, manual_editions and people. Database triggers
     (migration 0008) mark a row `pending` in the same transaction as any change to those
     facts, whoever makes it; readers decide pending rows from the facts, live. A settled row's
-    status on any day is a CASE over its own columns (sql_rule.settled_status_case).
+    status on any day is a CASE over its own columns (portal.training.status.sql.settled_status_case).
     """
 
     __tablename__ = "training_status_rows"

@@ -23,7 +23,7 @@ from portal.training.presenters import (
     reason_message,
     task_groups,
 )
-from portal.training.queries import my_training as my_training_rows, reader_status_row, status_rows
+from portal.training.queries import my_training as my_training_rows, reader_status_row
 from portal.training.services import (
     attempt_to_grade,
     attest_edition,
@@ -46,7 +46,7 @@ from portal.training.signing_views import (
     signing_form,
     start_oidc_signature,
 )
-from portal.training.status import NOT_REQUIRED, jst_today
+from portal.training.status import NOT_REQUIRED, jst_today, status_rows
 
 bp.record_once(install)  # signatures made at the company's provider come back to signing_views
 

@@ -89,7 +89,7 @@ def test_training_admin_counts_the_organisation_and_reads_the_heat_map(page, por
     sign_in(page, "T3001")
     page.goto("/dashboards/organisation")
     with page.expect_navigation():
-        page.get_by_role("button", name="今すぐ集計し直す").click()
+        page.get_by_role("button", name="今日の集計を今すぐ記録する").click()
     assert "全社の再集計" in main_text(page) and "待機中" in main_text(page)
     run_queue(portal_app)
     result = page.get_by_role("link", name="結果を見る")

@@ -1,4 +1,4 @@
-"""The training status rule (受講状況) as a pure function, decided on Japan's calendar.
+"""The training status rule (受講状況) as a pure function, decided on Japan's calendar (the engine's base).
 
 Training for (person, manual) is current when the person attested the manual's latest
 material edition (or a later minor one) after passing its quiz, within the manual's

@@ -1,15 +1,16 @@
 """The status rule evaluated inside the database, for summaries over millions of pairs.
 
-status_case is status.training_status written as one SQL CASE over the facts;
-settled_status_case is status.settled_status over a materialised row's own columns
-(status_rows.py). Tests check that both give the same answers as the pure rule, on SQLite
+status_case is rule.training_status written as one SQL CASE over the facts;
+settled_status_case is rule.settled_status over a stored row's own columns
+(stored.py keeps the rows). Tests check that both give the same answers as the pure rule, on SQLite
 and PostgreSQL, for every branch and boundary and over random histories. Validity is
 compared as "attested at or after the first instant still valid today"
-(status.earliest_valid_attestation_day), so no per-row date arithmetic is needed.
+(rule.earliest_valid_attestation_day), so no per-row date arithmetic is needed.
 
 Counts and department reads use the materialised rows: settled rows are counted once in
 training_status_counts, and only rows stale today (a fact changed, or their status moved
-with time since they were settled) are looked at again, pending ones with the live rule.
+with time since they were settled) are looked at again, pending ones with the live rule. These reads
+sit here, below stored.py, because stored.check compares them with the live rule.
 """
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ from portal.core.sql import id_filter
 from portal.extensions import UTCDateTime, db
 from portal.manuals.models import TrainingAssignment
 from portal.org.models import Person
-from portal.training.facts import manual_facts, settled_on
 from portal.training.models import TrainingProgress, TrainingStatusCount, TrainingStatusRow
-from portal.training.status import (
+from portal.training.status.facts import manual_facts, settled_on
+from portal.training.status.rule import (
     ATTESTED_EARLIER,
     ATTESTED_REQUIRED,
     CURRENT,
@@ -71,7 +72,7 @@ def _manual_rule(facts: tuple, today: date):
 
 
 def status_case(rule, today: date, facts=None):
-    """status.training_status for an assigned pair, as a SQL CASE (same order of branches).
+    """rule.training_status for an assigned pair, as a SQL CASE (same order of branches).
 
     `facts` (optional) supplies the pair's columns by the names used below; by default they
     are the joined training_assignments and training_progress columns and the rule's.
@@ -126,7 +127,7 @@ def pending_pairs(facts_by_manual, today: date, where):
 
 
 def settled_status_case(today: date):
-    """status.settled_status over a training_status_rows row's own columns, as a SQL CASE."""
+    """rule.settled_status over a training_status_rows row's own columns, as a SQL CASE."""
     r = TrainingStatusRow
     within_validity = or_(r.valid_until.is_(None), r.valid_until >= today)
     return case(
@@ -148,15 +149,28 @@ def _wide(status):
 def status_counts(today: date, *, department_ids: Collection[int] | None = None,
                   manual_ids: Collection[int] | None = None,
                   by_department: bool = False) -> dict[tuple[int | None, int, str], int]:
-    """{(department_id or None, manual_id, status): people} over active people (two or three queries).
+    """{(department_id or None, manual_id, status): people} over active people (two or three queries)."""
+    return {(department_id, manual_id, status): count
+            for (department_id, manual_id), sums in wide_status_counts(
+                today, department_ids=department_ids, manual_ids=manual_ids, by_department=by_department).items()
+            for status, count in zip(COUNTED, sums) if count}
+
+
+def wide_status_counts(today: date, *, department_ids: Collection[int] | None = None,
+                       manual_ids: Collection[int] | None = None,
+                       by_department: bool = False) -> dict[tuple[int | None, int], list[int]]:
+    """{(department_id or None, manual_id): people per COUNTED status}: status_counts a row per cell (heat maps).
 
     The settled counts, minus what was counted for rows stale today, plus those rows' status
     today (their own columns, or the live rule for pending ones): one statement, one snapshot.
     """
     on = settled_on()
     if on is None or today < on:
-        return live_status_counts(today, department_ids=department_ids, manual_ids=manual_ids,
-                                  by_department=by_department)
+        totals: dict[tuple[int | None, int], list[int]] = {}
+        for (department_id, manual_id, status), count in live_status_counts(
+                today, department_ids=department_ids, manual_ids=manual_ids, by_department=by_department).items():
+            totals.setdefault((department_id, manual_id), [0] * len(COUNTED))[COUNTED.index(status)] += count
+        return totals
     c, r = TrainingStatusCount, TrainingStatusRow
 
     def narrowed(stmt, department, manual):
@@ -183,14 +197,13 @@ def status_counts(today: date, *, department_ids: Collection[int] | None = None,
         parts.append(narrowed(select(literal(1), live.c.department_id, live.c.manual_id, *_wide(live.c.status)),
                               live.c.department_id, live.c.manual_id)
                      .group_by(live.c.department_id, live.c.manual_id))
-    totals: dict[tuple[int | None, int], list[int]] = {}
+    totals = {}
     for sign, department_id, manual_id, *counts in db.session.connection().execute(union_all(*parts)):
-        sums = totals.setdefault((department_id if by_department else None, manual_id), [0] * len(COUNTED))
-        for index, count in enumerate(counts):
-            sums[index] += sign * int(count or 0)
-    return {(department_id, manual_id, status): count
-            for (department_id, manual_id), sums in totals.items()
-            for status, count in zip(COUNTED, sums) if count}
+        key = (department_id if by_department else None, manual_id)
+        moves = [sign * int(count or 0) for count in counts]
+        sums = totals.get(key)
+        totals[key] = moves if sums is None else [a + b for a, b in zip(sums, moves)]
+    return {key: sums for key, sums in totals.items() if any(sums)}
 
 
 def department_pairs_select(today: date, department_ids: Collection[int], facts=None, *, details: bool = False):

@@ -1,7 +1,7 @@
 """The facts the status rule needs from the database: each manual's editions, and the day counts were settled.
 
-The lowest training module after the pure rule (status.py): the SQL twins (sql_rule), the stored
-copies (status_rows) and the reads (queries) all import it, never the other way round.
+Second in the engine's order, after the pure rule (rule.py): the SQL twins (sql.py), the stored
+copies (stored.py) and the reads (reads.py) import it, never the other way round.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Materialised training statuses: settling pending rows, rebuilding from the facts, finding drift.
 
-training_status_rows holds, per assigned pair of an active person, what status.training_status
+training_status_rows holds, per assigned pair of an active person, what rule.training_status
 needs (standing, due date, last valid day) plus the status counted for it in
 training_status_counts and the day that count may stop holding (`stale_from`). The
 database's triggers (migration 0008) mark a pair pending in the same transaction as any
@@ -22,7 +22,6 @@ from portal.core.timeutil import utcnow
 from portal.extensions import db
 from portal.manuals.models import TrainingAssignment
 from portal.org.models import Person
-from portal.training.facts import manual_facts, settled_on
 from portal.training.models import (
     Attestation,
     CertificateRevocation,
@@ -31,8 +30,8 @@ from portal.training.models import (
     TrainingStatusRow,
     TrainingStatusSettle,
 )
-from portal.training.sql_rule import COUNTED, live_status_counts, status_counts
-from portal.training.status import (
+from portal.training.status.facts import manual_facts, settled_on
+from portal.training.status.rule import (
     AttestationFact,
     TrainingFacts,
     counting_attestation,
@@ -42,6 +41,7 @@ from portal.training.status import (
     standing_of,
     validity_end,
 )
+from portal.training.status.sql import COUNTED, live_status_counts, status_counts
 
 #: stale_from of a row whose facts changed (the triggers write the same literal).
 STALE_NOW = date(1900, 1, 1)
@@ -197,7 +197,7 @@ def rebuild(today: date, now: datetime | None = None) -> int:
 
 
 def progress_problems(limit: int = 20) -> list[str]:
-    """Progress rows that do not name the attestation that counts (status.counting_attestation): a revoked
+    """Progress rows that do not name the attestation that counts (rule.counting_attestation): a revoked
     certificate's attestation still counted, or one that counts is missing."""
     revoked = select(CertificateRevocation.id).where(CertificateRevocation.attestation_id == Attestation.id).exists()
     by_pair: dict[tuple[int, int], list[AttestationFact]] = defaultdict(list)
