@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -53,19 +54,18 @@ def _machine_busy_seconds() -> float:
 
 
 def _consumer(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([str(PORTAL), "worker", "--workers", "1"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen([str(PORTAL), "worker", "--workers", "1"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
 
 
-def _wait_until_idle(processes: list[subprocess.Popen], timeout: float = 60) -> None:
-    """Until the consumers have started (imports, catch-up) and sit polling the queue."""
-    started, last = time.perf_counter(), None
-    while time.perf_counter() - started < timeout:
-        time.sleep(0.5)
-        now = [_cpu_seconds(p.pid) for p in processes]
-        if last is not None and all(b - a < 0.05 for a, b in zip(last, now)):
-            return
-        last = now
+def _wait_until_ready(processes: list[subprocess.Popen]) -> None:
+    """Until each consumer has started (imports, app, catch-up: it prints "catch-up: …"); its output is
+    drained afterwards so that it never blocks on a full pipe."""
+    for process in processes:
+        for line in process.stdout:
+            if line.startswith("catch-up:"):
+                break
+        threading.Thread(target=process.stdout.read, daemon=True).start()
 
 
 class Timeline:
@@ -118,7 +118,7 @@ def _run(url: str, queue: str, consumers: int, folder: Path, kill: bool) -> dict
     env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": "bench", "PORTAL_JOBS_URL": queue,
            "PORTAL_FILES_DIR": str(files), "PORTAL_JOBS_LEASE_SECONDS": "10", "PORTAL_JOBS_NAME": name}
     processes = [_consumer(env) for _ in range(consumers)]
-    _wait_until_idle(processes)
+    _wait_until_ready(processes)
     startup = {p.pid: _cpu_seconds(p.pid) for p in processes}
     peaks, cpu, timeline, killed = {}, dict(startup), Timeline(), False
     with app.app_context():
@@ -147,6 +147,7 @@ def _run(url: str, queue: str, consumers: int, folder: Path, kill: bool) -> dict
                     processes[0].send_signal(signal.SIGKILL)
                     processes[0].wait()
                     processes.append(_consumer(env))
+                    threading.Thread(target=processes[-1].stdout.read, daemon=True).start()  # never blocks
                     killed = True
                 if job.state in ("done", "failed") or now - started > 24 * 3600:
                     break
