@@ -178,3 +178,14 @@ def test_rendering_beside_forked_workers_gives_the_same_archive_as_one_process(a
     assert parallel.namelist() == one.namelist()  # same order: by attestation, then the manifest
     for name in one.namelist():
         assert parallel.read(name) == one.read(name), name  # every certificate identical, byte for byte
+
+
+def test_an_export_is_cut_into_enough_parts_that_consumers_finish_together():
+    from portal.certificates.jobs import part_ranges, part_size
+
+    assert part_size(600, 200) == 10  # 60 parts, not 3 (with 2 consumers one would sit out the third)
+    assert part_size(3000, 200) == 47 and part_size(50_000, 200) == 200  # 64 parts; at most the configured size
+    assert part_size(4, 200) == 10 and part_size(4, 1) == 1 and part_size(0, 200) == 10
+    ranges = part_ranges([3, 5, 8, 13, 21], 2)
+    assert ranges == [(0, 5, 2), (5, 13, 2), (13, 21, 1)]
+    assert sum(count for *_bounds, count in ranges) == 5 and part_ranges([], 10) == []

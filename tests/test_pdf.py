@@ -112,3 +112,32 @@ def test_rare_gaiji_fall_back_to_ipamj_mincho_in_the_report_stylesheet(tmp_path)
     pdf = render_pdf("<p>𠮷田 誠（G4001）</p>", stylesheets=[static_stylesheet("css/pdf-report.css")])
     assert "IPAmjMincho" in _run("pdffonts", pdf, tmp_path), "install fonts-ipamj-mincho (Makefile RUN_PACKAGES)"
     assert "𠮷田 誠" in _run("pdftotext", pdf, tmp_path)
+
+
+def test_two_threads_never_render_at_once(monkeypatch):
+    # Pango and fontconfig behind the shared FONT_CONFIG are not thread-safe (a consumer with two threads crashed).
+    import time
+
+    from weasyprint import HTML
+
+    original, inside, most = HTML.write_pdf, [0], [0]
+
+    def counting(self, *args, **kwargs):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.05)  # long enough for the other thread to arrive
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(HTML, "write_pdf", counting)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(render_pdf(PAGE.format(extra_head="", extra_body=""))))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2 and all(pdf.startswith(b"%PDF-") for pdf in results)
+    assert most[0] == 1

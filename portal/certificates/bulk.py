@@ -128,17 +128,19 @@ def _rendered(app: Flask, facts: Iterable[CertificateFacts], jobs: int) -> Itera
     exist at the fork, whose pages then stay shared. This process renders its share of each
     batch while the workers render theirs: no process sits idle waiting for the others.
     """
-    if jobs <= 1:
-        for item in facts:
-            yield item, _render_here(app, [item])[0]
-        return
-    global _WORKER_APP
-    _WORKER_APP = app  # inherited by the forked workers (they render only: no database access)
-    facts = iter(facts)
-    _render_here(app, [_WARM_UP])
     gc.collect()
-    gc.freeze()
+    gc.freeze()  # one process or several: the collector's full passes skip what start-up made
     try:
+        if jobs <= 1:
+            for item in facts:
+                yield item, _render_here(app, [item])[0]
+            return
+        global _WORKER_APP
+        _WORKER_APP = app  # inherited by the forked workers (they render only: no database access)
+        facts = iter(facts)
+        _render_here(app, [_WARM_UP])
+        gc.collect()
+        gc.freeze()
         with multiprocessing.get_context("fork").Pool(jobs - 1, initializer=_init_worker) as pool:
             while chunk := list(itertools.islice(facts, 16 * jobs)):  # bounded: memory stays flat
                 mine = len(chunk) // jobs

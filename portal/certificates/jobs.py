@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.certificates.bulk import MANIFEST_HEADER, entry_name, manifest_row
-from portal.certificates.queries import candidate_boundaries, candidate_facts
+from portal.certificates.queries import candidate_facts, candidate_ids
 from portal.certificates.rendering import render_certificate
 from portal.certificates.services import record_bulk_export
 from portal.certificates.status import CURRENT
@@ -46,11 +46,33 @@ def _department_ids(params: dict) -> list[int] | None:
     return None if params.get("department_id") is None else [params["department_id"]]
 
 
+#: A plan cuts an export into about this many parts, so that no consumer waits long for the last
+#: one: with 2 consumers and 3 parts, one of them would sit out the third (2 part-times, not 1.5).
+PARTS_WANTED = 64
+#: ... but no part smaller than this (each part costs a claim, a file and a commit).
+SMALLEST_PART = 10
+
+
+def part_size(total: int, largest: int) -> int:
+    """Certificates per part: about total / PARTS_WANTED, between SMALLEST_PART and `largest`."""
+    return max(1, min(largest, max(SMALLEST_PART, -(-total // PARTS_WANTED))))
+
+
+def part_ranges(ids: list[int], size: int) -> list[tuple[int, int, int]]:
+    """Sorted ids cut into (after, upto, count) ranges of `size` ids (the last one shorter)."""
+    ranges, after = [], 0
+    for start in range(0, len(ids), size):
+        chunk = ids[start:start + size]
+        ranges.append((after, chunk[-1], len(chunk)))
+        after = chunk[-1]
+    return ranges
+
+
 def plan(job, progress) -> list[PartPlan]:
-    """Ranges of candidate ids of PORTAL_JOBS_CERTIFICATES_PER_PART certificates each."""
-    per_part = current_app.config["PORTAL_JOBS_CERTIFICATES_PER_PART"]
-    ranges, _total = candidate_boundaries(_department_ids(job.params), per_part)
-    return [PartPlan({"after": after, "upto": upto}, count) for after, upto, count in ranges]
+    """Ranges of candidate ids: at most PORTAL_JOBS_CERTIFICATES_PER_PART certificates each (part_size)."""
+    ids = candidate_ids(_department_ids(job.params))
+    size = part_size(len(ids), current_app.config["PORTAL_JOBS_CERTIFICATES_PER_PART"])
+    return [PartPlan({"after": after, "upto": upto}, count) for after, upto, count in part_ranges(ids, size)]
 
 
 def _part_files(folder: Path, number: int) -> tuple[Path, Path]:

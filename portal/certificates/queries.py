@@ -159,17 +159,10 @@ def candidate_facts(department_ids: Collection[int] | None, today: date, after: 
         after = rows[-1][0]
 
 
-def candidate_boundaries(department_ids: Collection[int] | None,
-                         per_part: int) -> tuple[list[tuple[int, int, int]], int]:
-    """The candidates cut into ranges (after, upto, count) of at most per_part ids each, and their total."""
-    ids = db.session.scalars(_current_candidates(department_ids).with_only_columns(Attestation.id)
-                             .order_by(Attestation.id)).all()
-    ranges, after = [], 0
-    for start in range(0, len(ids), per_part):
-        chunk = ids[start:start + per_part]
-        ranges.append((after, chunk[-1], len(chunk)))
-        after = chunk[-1]
-    return ranges, len(ids)
+def candidate_ids(department_ids: Collection[int] | None) -> list[int]:
+    """The ids of every candidate of a bulk export, in order (one query)."""
+    return list(db.session.scalars(_current_candidates(department_ids).with_only_columns(Attestation.id)
+                                   .order_by(Attestation.id)))
 
 
 def current_certificates(department_ids: Collection[int] | None, today: date,

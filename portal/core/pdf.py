@@ -7,7 +7,9 @@ render_pdf(). Two traps make this module necessary (../shared/TRAPS.md):
   (<img src="file:///…">, <link rel=attachment href="file:///…">). PortalURLFetcher serves
   only files under portal/static/ and small raster data: URLs; everything else is refused.
 - A FontConfiguration per render leaks memory and is slow; one module-level instance is
-  shared by every render in the process (gunicorn sync workers render one at a time).
+  shared by every render in the process, one render at a time: Pango and fontconfig behind it
+  are not thread-safe (two threads of a `portal worker --workers 2` rendering two parts at once
+  crashed the consumer: "realloc(): invalid next size"), and the GIL gave threads no speed anyway.
 
 Japanese text needs the IPAex fonts (Debian fonts-ipaexfont-gothic / -mincho): use CSS
 font-family "IPAexMincho" or "IPAexGothic". Without them WeasyPrint prints empty boxes and
@@ -19,6 +21,7 @@ import base64
 import binascii
 import mimetypes
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -33,6 +36,8 @@ STATIC_BASE_URL = STATIC_DIR.as_uri() + "/"
 
 #: Shared by every render: keeps memory flat and renders fast (see the module docstring).
 FONT_CONFIG = FontConfiguration()
+#: Held while WeasyPrint uses FONT_CONFIG: one render at a time per process (see the module docstring).
+RENDER_LOCK = threading.RLock()
 
 _DATA_IMAGE = re.compile(r"^data:(image/(?:png|jpeg|gif|webp));base64,(.*)$", re.DOTALL | re.IGNORECASE)
 _MAX_DATA_BYTES = 5 * 1024 * 1024
@@ -85,7 +90,9 @@ def static_stylesheet(relative_path: str) -> CSS:
     path = (STATIC_DIR / relative_path).resolve()
     if not path.is_relative_to(STATIC_DIR) or not path.is_file():
         raise RefusedURL(f"not a portal static file: {relative_path!r}")
-    return CSS(filename=str(path), font_config=FONT_CONFIG, url_fetcher=PortalURLFetcher(), base_url=STATIC_BASE_URL)
+    with RENDER_LOCK:
+        return CSS(filename=str(path), font_config=FONT_CONFIG, url_fetcher=PortalURLFetcher(),
+                   base_url=STATIC_BASE_URL)
 
 
 def render_pdf(html: str, base_url: str = STATIC_BASE_URL, stylesheets: list[str | CSS] | None = None) -> bytes:
@@ -96,8 +103,9 @@ def render_pdf(html: str, base_url: str = STATIC_BASE_URL, stylesheets: list[str
     applied after the document's own.
     """
     fetcher = PortalURLFetcher()
-    extra = [source if isinstance(source, CSS) else
-             CSS(string=source, font_config=FONT_CONFIG, url_fetcher=fetcher, base_url=base_url)
-             for source in stylesheets or ()]
-    document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=extra, font_config=FONT_CONFIG)
+    with RENDER_LOCK:
+        extra = [source if isinstance(source, CSS) else
+                 CSS(string=source, font_config=FONT_CONFIG, url_fetcher=fetcher, base_url=base_url)
+                 for source in stylesheets or ()]
+        document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+        return document.write_pdf(stylesheets=extra, font_config=FONT_CONFIG)
