@@ -1,5 +1,7 @@
 """Fixtures: a fresh, migrated database per test on SQLite, and on PostgreSQL when
-PORTAL_TEST_POSTGRES_URL is set; factories for departments and people; signed-in clients."""
+PORTAL_TEST_POSTGRES_URL is set; factories for departments and people; signed-in clients;
+`count_queries`. Each feature's fixtures live in tests/<feature>_fixtures.py and are registered
+once below (`pytest_plugins`): a test takes them as arguments and never imports them by name."""
 from __future__ import annotations
 
 import contextvars
@@ -7,19 +9,33 @@ import itertools
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.auth.passwords import hash_password
 from portal.extensions import db
 from portal.org.models import Department, Person, PersonRole
-from tests.clock import check_real_clock_marker, clock, pinned_clock  # noqa: F401  (fixtures for every test)
+
+pytest_plugins = [  # a module listed after the ones it imports, so that pytest rewrites its asserts
+    "tests.clock",
+    "tests.access_fixtures",
+    "tests.accounts_fixtures",
+    "tests.training_fixtures",
+    "tests.certificates_fixtures",
+    "tests.instructions_fixtures",
+    "tests.jobs_fixtures",
+    "tests.lookups_fixtures",
+    "tests.manuals_fixtures",
+    "tests.oidc_fixtures",
+    "tests.workflow_fixtures",
+]
 
 
 def pytest_configure(config):
@@ -38,6 +54,8 @@ def pytest_configure(config):
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Refuse real_clock markers that do not say why."""
+    from tests.clock import check_real_clock_marker
+
     for item in items:
         check_real_clock_marker(item)
 
@@ -120,6 +138,7 @@ def app(database_url, tmp_path, app_overrides):
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "PORTAL_MAIL_DIR": str(tmp_path / "mail"),
+        "PORTAL_ORG_UPLOAD_DIR": str(tmp_path / "org_imports"),  # not the real instance folder
         # Privileged test people sign in with their password alone unless a test enrols a second
         # factor or sets this False in app_overrides (tests/test_accounts_two_factor.py does).
         "PORTAL_DEMO_RELAX_2FA": True,
@@ -230,3 +249,24 @@ def login(client):
         return response
 
     return do
+
+
+@pytest.fixture
+def count_queries(app):
+    """`with count_queries() as statements:` collects the SQL statements the block sends (one per cursor execute)."""
+
+    @contextmanager
+    def counting(engine=None):
+        engine = engine or db.engine
+        statements: list[str] = []
+
+        def listen(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+
+    return counting

@@ -1,7 +1,6 @@
 """Helpers for the organisation tests: HR files, running the import command, uploading in the web UI."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
@@ -11,12 +10,6 @@ from portal.org.models import Person
 from tests.conftest import csrf_token_from
 
 HEADER = ",".join(HR_COLUMNS)
-
-
-@pytest.fixture
-def app_overrides(tmp_path) -> dict:
-    """Keep uploaded HR files in this test's own folder, not in the real instance folder."""
-    return {"PORTAL_ORG_UPLOAD_DIR": str(tmp_path / "org_imports")}
 
 
 def hr_file(*lines: str, header: str = HEADER) -> str:

@@ -11,17 +11,7 @@ from portal.access.models import AccessEvent, AccessGrant, ApiToken
 from portal.access.systems import SystemData, revoke_api_token, save_system
 from portal.audit.models import AuditEvent
 from portal.extensions import db
-from tests.access_fixtures import (  # noqa: F401
-    START,
-    add_edition,
-    assign,
-    attest,
-    clock,
-    grant_for,
-    token_for,
-    train,
-    world,
-)
+from tests.access_fixtures import START, add_edition, assign, attest, grant_for, token_for, train
 
 URL = "/api/v1/access-decisions"
 

@@ -12,7 +12,7 @@ from portal.access.models import ApiToken
 from portal.access.systems import SystemData, revoke_api_token, save_system
 from portal.core.security import SECURITY_HEADERS
 from portal.extensions import db
-from tests.access_fixtures import START, clock, grant_for, token_for, train, world  # noqa: F401
+from tests.access_fixtures import START, grant_for, token_for, train
 
 URL = "/api/v1/access-decisions"
 

@@ -25,7 +25,7 @@ from portal.access.services import revoke_grant
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.org.models import Person
-from tests.access_fixtures import START, add_edition, assign, attest, clock, train, world  # noqa: F401
+from tests.access_fixtures import START, add_edition, assign, attest, train
 from tests.cap_fixtures import decision, grant_request, hr_import, in_force_count, set_caps, state
 from tests.conftest import csrf_token_from, https_client, sign_in
 

@@ -16,7 +16,7 @@ from portal.access.models import AccessGrant, AccessRequest
 from portal.access.services import GrantDecision, decide_approval, decide_grant, request_access
 from portal.extensions import db
 from portal.org.models import Person
-from tests.access_fixtures import EXPLANATION, PURPOSES, clock, train, world  # noqa: F401
+from tests.access_fixtures import EXPLANATION, PURPOSES, train
 from tests.cap_fixtures import in_force_count, set_caps
 
 RACE_WAIT_SECONDS = 1.0

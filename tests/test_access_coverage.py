@@ -16,7 +16,7 @@ from portal.access.systems import set_department_caps
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.org.models import Person
-from tests.access_fixtures import EXPLANATION, PURPOSES, START, clock, grant_for, train, world  # noqa: F401
+from tests.access_fixtures import EXPLANATION, PURPOSES, START, grant_for, train
 
 
 @pytest.fixture
@@ -114,30 +114,17 @@ def test_a_bad_date_is_named(client, login, world, clock):
     assert "error-summary" in page.get_data(as_text=True)
 
 
-def _count_queries(fn) -> int:
-    from sqlalchemy import event
-
-    statements = []
-
-    def count(*_args):
-        statements.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(statements)
-
-
-def test_the_report_reads_a_fixed_few_queries_whatever_the_headcount(world, clock, history, make_person):
-    def report():
+def test_the_report_reads_a_fixed_few_queries_whatever_the_headcount(world, clock, history, make_person,
+                                                                      count_queries):
+    def report() -> int:
         db.session.expire_all()
-        coverage_report(world.system, date(2026, 4, 11), compare_with=date(2026, 4, 1))
+        with count_queries() as statements:
+            coverage_report(world.system, date(2026, 4, 11), compare_with=date(2026, 4, 1))
+        return len(statements)
 
-    small = _count_queries(report)
+    small = report()
     for n in range(30):
         person = make_person(f"X{n:03d}", department=world.front)
         train(person, world)
         grant_for(world, person)
-    assert _count_queries(report) == small <= 12
+    assert report() == small <= 12

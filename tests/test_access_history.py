@@ -13,7 +13,7 @@ from portal.access.services import revoke_grant
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.org.history import PersonDepartmentHistory
-from tests.access_fixtures import START, clock, grant_for, train, world  # noqa: F401
+from tests.access_fixtures import START, grant_for, train
 from tests.audit_fixtures import backend, verify_cli
 from tests.cap_fixtures import hr_import
 

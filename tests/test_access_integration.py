@@ -17,9 +17,9 @@ from portal.training.models import QuizAttempt
 from portal.training.status import jst_today
 from tests.access_fixtures import EXPLANATION, PURPOSES  # noqa: F401
 from tests.conftest import PASSWORD
-from tests.manuals_fixtures import manual_text, repo, run_publish  # noqa: F401
+from tests.manuals_fixtures import manual_text, run_publish
 from tests.org_fixtures import hr_file, row, run_import, write
-from tests.training_fixtures import add_edition, answers_for, assign, flow, make_manual, quiz_spec  # noqa: F401
+from tests.training_fixtures import add_edition, answers_for, assign, make_manual, quiz_spec
 
 
 def _decision(system, person) -> AccessDecision:

@@ -31,7 +31,7 @@ from portal.access.transfers import decide_transfer
 from portal.core.timeutil import to_jst
 from portal.extensions import db
 from portal.org.models import Person
-from tests.access_fixtures import EXPLANATION, PURPOSES, add_edition, assign, attest, clock, train, world  # noqa: F401
+from tests.access_fixtures import EXPLANATION, PURPOSES, add_edition, assign, attest, train
 from tests.cap_fixtures import hr_import, over_cap_without_record, set_caps
 
 STEPS = 45

@@ -12,10 +12,10 @@ from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.lookups.models import LookupRequest
 from portal.org.models import Person
-from tests.access_fixtures import START, clock, grant_for, train, world  # noqa: F401
+from tests.access_fixtures import START, grant_for, train
 from tests.cap_fixtures import hr_import
 from tests.conftest import https_client, sign_in
-from tests.lookups_fixtures import ask, lw  # noqa: F401
+from tests.lookups_fixtures import ask
 
 HOSTILE = "=HYPERLINK(\"http://evil.invalid\",\"x\")"
 

@@ -13,7 +13,7 @@ from portal.access.reviews import remind_reviewers, review_grant, start_campaign
 from portal.access.services import AccessError
 from portal.audit.models import AuditEvent
 from portal.extensions import db
-from tests.access_fixtures import START, clock, grant_for, token_for, train, world  # noqa: F401
+from tests.access_fixtures import START, grant_for, token_for, train
 from tests.conftest import csrf_token_from
 
 

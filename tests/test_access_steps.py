@@ -20,7 +20,7 @@ from portal.access.services import (
 from portal.audit.models import AuditEvent
 from portal.core.workflow import StepLost
 from portal.extensions import db
-from tests.access_fixtures import EXPLANATION, PURPOSES, START, clock, grant_for, train, world  # noqa: F401
+from tests.access_fixtures import EXPLANATION, PURPOSES, START, grant_for, train
 from tests.certificates_fixtures import mail_files
 from tests.conftest import csrf_token_from, https_client, sign_in
 
@@ -40,7 +40,7 @@ def _count(action: str) -> int:
 
 
 @pytest.fixture
-def approved(world, clock):  # noqa: F811
+def approved(world, clock):
     """E1 asked (training not current) and the manager approved (committed)."""
     request = request_access(world.employee, world.system, PURPOSES[0], EXPLANATION)
     decide_approval(world.manager, request, True, "業務上必要と確認")

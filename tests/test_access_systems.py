@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from portal.access.models import ApiToken, DepartmentCap, ProtectedSystem
 from portal.audit.models import AuditEvent
 from portal.extensions import db
-from tests.access_fixtures import clock, world  # noqa: F401
 from tests.conftest import csrf_token_from
 
 

@@ -12,7 +12,7 @@ from portal.access.refresh import refresh_access_decisions
 from portal.access.services import AccessError, GrantDecision, decide_approval, decide_grant, request_access
 from portal.audit.models import AuditEvent
 from portal.extensions import db
-from tests.access_fixtures import EXPLANATION, PURPOSES, START, clock, grant_for, train, world  # noqa: F401
+from tests.access_fixtures import EXPLANATION, PURPOSES, START, grant_for, train
 from tests.conftest import csrf_token_from
 
 

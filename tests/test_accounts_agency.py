@@ -10,23 +10,24 @@ from portal.extensions import db
 from portal.instructions.models import InstructionAcknowledgement
 from portal.org.models import Person
 from portal.training.models import Attestation, QuizAttempt
-from tests.accounts_fixtures import NEW_PASSWORD, body_of, link_path, mailbox, post_form, set_password  # noqa: F401
+from tests.accounts_fixtures import NEW_PASSWORD, body_of, link_path, post_form, set_password
 from tests.conftest import https_client, sign_in
-from tests.instructions_fixtures import issue_directly, org, post_action  # noqa: F401
+from tests.instructions_fixtures import issue_directly, post_action
 from tests.training_fixtures import Flow, answers_for, assign, make_manual
 
 
-def test_an_agency_employee_is_invited_signs_in_and_acknowledges_an_instruction(app, org, mailbox):
+def test_an_agency_employee_is_invited_signs_in_and_acknowledges_an_instruction(app, instructions_org, mailbox):
     newcomer = Person(employee_no="G9", name="菅野 陸", name_kana="かんの りく", email="riku@tohoku-hanbai.example",
-                      department=org.agency, password_hash="")
+                      department=instructions_org.agency, password_hash="")
     db.session.add(newcomer)
     db.session.commit()
-    instruction = issue_directly(org.manager, departments=("AGENCY",), title="電話勧奨の停止（販売委託先）")
+    instruction = issue_directly(instructions_org.manager, departments=("AGENCY",),
+                                 title="電話勧奨の停止（販売委託先）")
 
     admin = https_client(app)
-    assert sign_in(admin, org.admin).status_code == 302
-    sent = post_form(admin, "/accounts/invitations", {"department": str(org.agency.id)},
-                     page=f"/accounts/invitations?department={org.agency.id}")
+    assert sign_in(admin, instructions_org.admin).status_code == 302
+    sent = post_form(admin, "/accounts/invitations", {"department": str(instructions_org.agency.id)},
+                     page=f"/accounts/invitations?department={instructions_org.agency.id}")
     assert "1 人に招待を送りました" in sent.get_data(as_text=True)  # the staff who have passwords are left out
     [message] = mailbox.to("riku@tohoku-hanbai.example")
     assert "社員番号: G9" in body_of(message)

@@ -9,7 +9,6 @@ from portal.auth.models import TwoFactor
 from portal.auth.two_factor import enrol_second_factor, new_secret
 from portal.extensions import db
 from portal.org.models import Department, Person
-from tests.access_fixtures import clock  # noqa: F401
 from tests.accounts_fixtures import NEW_PASSWORD, code_at
 from tests.conftest import PASSWORD, https_client, sign_in
 

@@ -11,8 +11,7 @@ from portal.audit.models import AuditEvent
 from portal.auth.models import AccountToken
 from portal.extensions import db
 from portal.org.models import Department, Person
-from tests.access_fixtures import clock  # noqa: F401
-from tests.accounts_fixtures import NEW_PASSWORD, body_of, link_path, mailbox, post_form, set_password  # noqa: F401
+from tests.accounts_fixtures import NEW_PASSWORD, body_of, link_path, post_form, set_password
 from tests.conftest import _csrf_token, https_client, sign_in
 
 

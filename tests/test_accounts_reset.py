@@ -8,8 +8,7 @@ from sqlalchemy import select
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.org.models import Person
-from tests.access_fixtures import clock  # noqa: F401
-from tests.accounts_fixtures import NEW_PASSWORD, body_of, link_path, mailbox, post_form, set_password  # noqa: F401
+from tests.accounts_fixtures import NEW_PASSWORD, body_of, link_path, post_form, set_password
 from tests.conftest import PASSWORD, https_client, sign_in
 
 SENT = "メールを確認してください"

@@ -15,16 +15,7 @@ from portal.auth.models import RecoveryCode, TwoFactor
 from portal.auth.two_factor import enrol_second_factor, new_secret
 from portal.extensions import db
 from portal.org.models import PersonRole
-from tests.access_fixtures import clock  # noqa: F401
-from tests.accounts_fixtures import (  # noqa: F401
-    code_at,
-    link_path,
-    mailbox,
-    post_form,
-    recovery_codes_from,
-    secret_from,
-    set_password,
-)
+from tests.accounts_fixtures import code_at, link_path, post_form, recovery_codes_from, secret_from, set_password
 from tests.conftest import _csrf_token, https_client, sign_in
 
 

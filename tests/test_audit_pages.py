@@ -5,7 +5,6 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import event as sa_event
 
 from portal.audit.services import record_event
 from portal.extensions import db
@@ -150,21 +149,16 @@ def test_pages_are_keyset_pages_newest_first(client, auditor):
     assert _seqs(_get(client, "/audit/", after=newer)[1]) == list(range(70, 20, -1))
 
 
-def test_list_page_runs_a_fixed_number_of_queries(app, client, make_person, auditor):
-    def count_queries() -> int:
-        seen = []
-        listener = lambda *args: seen.append(1)  # noqa: E731
-        sa_event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+def test_list_page_runs_a_fixed_number_of_queries(app, client, make_person, auditor, count_queries):
+    def list_page_queries() -> int:
+        with count_queries() as statements:
             assert _get(client, "/audit/", action="test.*")[0] == 200
-        finally:
-            sa_event.remove(db.engine, "before_cursor_execute", listener)
-        return len(seen)
+        return len(statements)
     add_events(5, make_person("E1"))
-    few = count_queries()
+    few = list_page_queries()
     for n in range(2, 40):
         add_events(3, make_person(f"E{n}"))
-    assert count_queries() == few
+    assert list_page_queries() == few
 
 
 def test_event_page_shows_every_field_and_both_hashes(client, make_person, auditor):

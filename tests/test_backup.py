@@ -13,7 +13,6 @@ from sqlalchemy.engine import make_url
 from portal import create_app
 from portal.audit.services import record_event
 from portal.extensions import db
-from tests.certificates_fixtures import org  # noqa: F401
 from tests.conftest import POSTGRES_URL, _admin_engine
 
 

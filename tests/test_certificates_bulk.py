@@ -14,10 +14,15 @@ from portal.extensions import db
 from portal.jobs.models import Job
 from portal.jobs.queue import run_pending
 from portal.training.models import Attestation
-from tests.certificates_fixtures import add_edition, assign, attest, events, org  # noqa: F401
+from tests.certificates_fixtures import add_edition, assign, attest, events
 from tests.conftest import csrf_token_from
-from tests.jobs_fixtures import app_overrides  # noqa: F401  (a memory queue the test runs by hand)
 from tests.training_fixtures import make_manual
+
+
+@pytest.fixture
+def app_overrides(queue_by_hand) -> dict:
+    """The queue runs by hand (tests/jobs_fixtures.py)."""
+    return queue_by_hand
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.training.models import Attestation
-from tests.certificates_fixtures import client_for, org  # noqa: F401
+from tests.certificates_fixtures import client_for
 
 
 def _download_links(html: str) -> list[str]:

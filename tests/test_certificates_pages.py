@@ -13,7 +13,7 @@ from portal.certificates.status import is_superseded
 from portal.extensions import db
 from portal.manuals.models import ManualEdition
 from portal.training.models import Attestation
-from tests.certificates_fixtures import add_edition, assign, attest, client_for, count, events, org  # noqa: F401
+from tests.certificates_fixtures import add_edition, assign, attest, client_for, count, events
 from tests.conftest import csrf_token_from
 
 

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from openpyxl import load_workbook
 
 from portal.extensions import db
-from tests.certificates_fixtures import events, org  # noqa: F401
+from tests.certificates_fixtures import events
 
 
 def _csv(response) -> list[list[str]]:

@@ -8,7 +8,7 @@ import pytest
 from portal.dashboards.models import CompletionCell, CompletionSnapshot
 from portal.extensions import db
 from portal.org.models import Person
-from tests.certificates_fixtures import count, org, started  # noqa: F401
+from tests.certificates_fixtures import count, started
 from tests.conftest import csrf_token_from
 
 

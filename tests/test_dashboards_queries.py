@@ -6,7 +6,6 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from portal.core.timeutil import utcnow
 from portal.dashboards.queries import department_pairs, department_summary
@@ -14,23 +13,6 @@ from portal.dashboards.services import refresh_completion
 from portal.extensions import db
 from portal.training.queries import department_status_rows, manual_facts
 from tests.certificates_fixtures import assign, attest, make_manual, started
-
-
-class StatementCounter:
-    """Counts SQL statements sent while active (one cursor execute each)."""
-
-    def __init__(self, engine) -> None:
-        self.engine, self.count = engine, 0
-
-    def _count(self, *_args) -> None:
-        self.count += 1
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._count)
 
 
 def _build(make_department, make_person, headcount: int, prefix: str):
@@ -54,18 +36,18 @@ def org_admin(make_person, make_department):
     return make_person("T-ADMIN", roles=("training_admin",), department=make_department("HQ"))
 
 
-def _statements(app, client, urls) -> dict[str, int]:
+def _statements(count_queries, client, urls) -> dict[str, int]:
     counts = {}
     for url in urls:
-        with StatementCounter(db.engine) as counter:
+        with count_queries() as statements:
             response = client.get(url)
             assert response.status_code == 200, url
             response.close()
-        counts[url] = counter.count
+        counts[url] = len(statements)
     return counts
 
 
-def test_page_queries_do_not_grow_with_headcount(app, make_department, make_person, org_admin):
+def test_page_queries_do_not_grow_with_headcount(app, make_department, make_person, org_admin, count_queries):
     from tests.certificates_fixtures import client_for
 
     small, small_manager = _build(make_department, make_person, 5, "SMALL")
@@ -75,12 +57,12 @@ def test_page_queries_do_not_grow_with_headcount(app, make_department, make_pers
     pages = lambda department: [f"/dashboards/departments/{department.id}",  # noqa: E731
                                 f"/dashboards/departments/{department.id}/export.csv?table=people",
                                 f"/dashboards/departments/{department.id}/export.xlsx", "/dashboards/"]
-    small_counts = _statements(app, client_for(app, small_manager), pages(small))
-    large_counts = _statements(app, client_for(app, large_manager), pages(large))
+    small_counts = _statements(count_queries, client_for(app, small_manager), pages(small))
+    large_counts = _statements(count_queries, client_for(app, large_manager), pages(large))
     assert list(small_counts.values()) == list(large_counts.values()), (small_counts, large_counts)
     assert 3 <= min(small_counts.values()) and max(small_counts.values()) <= 15, small_counts
     admin = client_for(app, org_admin)
-    assert _statements(app, admin, ["/dashboards/organisation"])["/dashboards/organisation"] <= 12
+    assert _statements(count_queries, admin, ["/dashboards/organisation"])["/dashboards/organisation"] <= 12
 
 
 def test_sql_counts_agree_with_the_status_rule(app, make_department, make_person):

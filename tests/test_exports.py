@@ -6,7 +6,6 @@ from sqlalchemy import select
 from portal.core.exports import Sheet, csv_response, xlsx_response
 from portal.extensions import db
 from portal.training.models import Attestation
-from tests.certificates_fixtures import org  # noqa: F401
 from tests.conftest import csrf_token_from
 
 CSV = "text/csv; charset=utf-8"

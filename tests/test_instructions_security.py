@@ -11,16 +11,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.instructions.models import Instruction, InstructionAttachment
 from tests.conftest import csrf_token_from
-from tests.instructions_fixtures import (  # noqa: F401
-    PDF_BYTES,
-    PNG_BYTES,
-    client_for,
-    english,
-    form_data,
-    issue_directly,
-    org,
-    post_issue,
-)
+from tests.instructions_fixtures import PDF_BYTES, PNG_BYTES, client_for, english, form_data, issue_directly, post_issue
 
 MARKDOWN_PAYLOADS = [
     "<script>alert('md')</script>",
@@ -66,10 +57,10 @@ def _main(html: str) -> str:
     return html[html.index("<main"):html.index("</main>")]
 
 
-def test_markdown_payloads_do_not_survive_as_live_html(app, org):
-    instruction = issue_directly(org.manager, body="\n\n".join(MARKDOWN_PAYLOADS),
+def test_markdown_payloads_do_not_survive_as_live_html(app, instructions_org):
+    instruction = issue_directly(instructions_org.manager, body="\n\n".join(MARKDOWN_PAYLOADS),
                                  title="<img src=x onerror=alert('title')>", reason="<script>alert('reason')</script>")
-    browser = client_for(app, org.cust_staff[0])
+    browser = client_for(app, instructions_org.cust_staff[0])
     parser = LiveHtml()
     parser.feed(_main(browser.get(f"/instructions/{instruction.id}").get_data(as_text=True)))
     assert parser.tags.isdisjoint({"script", "iframe", "svg", "style", "img", "object", "embed"})
@@ -99,12 +90,12 @@ HOSTILE_NAMES = [
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
-def test_hostile_attachment_names_are_cleaned_and_served_safely(app, client, org, login, name):
-    login(org.manager)
+def test_hostile_attachment_names_are_cleaned_and_served_safely(app, client, instructions_org, login, name):
+    login(instructions_org.manager)
     assert post_issue(client, form_data(files=[(PDF_BYTES, name)])).status_code == 302
     stored = db.session.scalars(select(InstructionAttachment)).one()
     assert not set(stored.filename) & set('/\\"<>;\u202e') and stored.filename.endswith(".pdf")
-    recipient = client_for(app, org.cust_staff[0])
+    recipient = client_for(app, instructions_org.cust_staff[0])
     page = recipient.get(f"/instructions/{stored.instruction_id}").get_data(as_text=True)
     assert "<script>alert(1)" not in page
     response = recipient.get(f"/instructions/{stored.instruction_id}/attachments/{stored.id}")
@@ -120,8 +111,8 @@ def test_hostile_attachment_names_are_cleaned_and_served_safely(app, client, org
     response.close()
 
 
-def test_an_image_is_served_as_that_image_type_only(app, client, org, login):
-    login(org.manager)
+def test_an_image_is_served_as_that_image_type_only(app, client, instructions_org, login):
+    login(instructions_org.manager)
     assert post_issue(client, form_data(files=[(PNG_BYTES, "写真.png")])).status_code == 302
     stored = db.session.scalars(select(InstructionAttachment)).one()
     response = client.get(f"/instructions/{stored.instruction_id}/attachments/{stored.id}")
@@ -130,8 +121,8 @@ def test_an_image_is_served_as_that_image_type_only(app, client, org, login):
     response.close()
 
 
-def test_html_disguised_as_a_pdf_is_refused(client, org, login):
-    login(org.manager)
+def test_html_disguised_as_a_pdf_is_refused(client, instructions_org, login):
+    login(instructions_org.manager)
     english(client)
     response = post_issue(client, form_data(files=[(b"<html><body onload=alert(1)>", "invoice.pdf")]))
     assert response.status_code == 400
@@ -140,20 +131,20 @@ def test_html_disguised_as_a_pdf_is_refused(client, org, login):
     assert db.session.scalars(select(Instruction)).all() == []
 
 
-def test_attachments_are_404_for_people_not_addressed_and_for_other_instructions(app, client, org, login):
-    login(org.manager)
+def test_attachments_are_404_for_people_not_addressed_and_for_other_instructions(app, client, instructions_org, login):
+    login(instructions_org.manager)
     post_issue(client, form_data(files=[(PDF_BYTES, "a.pdf")]))
-    other = issue_directly(org.sales_manager, departments=("SALES",))
+    other = issue_directly(instructions_org.sales_manager, departments=("SALES",))
     stored = db.session.scalars(select(InstructionAttachment)).one()
-    outsider = client_for(app, org.sales_staff[0])
+    outsider = client_for(app, instructions_org.sales_staff[0])
     assert outsider.get(f"/instructions/{stored.instruction_id}/attachments/{stored.id}").status_code == 404
     # The attachment id under an instruction the outsider may see, but that it does not belong to.
     assert outsider.get(f"/instructions/{other.id}/attachments/{stored.id}").status_code == 404
 
 
-def test_auditor_gets_403_on_every_post_route_of_the_feature(app, org):
-    instruction = issue_directly(org.manager)
-    auditor = client_for(app, org.auditor)
+def test_auditor_gets_403_on_every_post_route_of_the_feature(app, instructions_org):
+    instruction = issue_directly(instructions_org.manager)
+    auditor = client_for(app, instructions_org.auditor)
     token = csrf_token_from(auditor, "/")
     posts = [rule for rule in app.url_map.iter_rules()
              if rule.endpoint.startswith("instructions.") and "POST" in rule.methods]
@@ -163,25 +154,26 @@ def test_auditor_gets_403_on_every_post_route_of_the_feature(app, org):
         assert auditor.post(url, data={"csrf_token": token}).status_code == 403, url
 
 
-def test_posts_without_a_csrf_token_are_refused_and_gets_do_not_change_state(app, org):
-    instruction = issue_directly(org.manager)
-    recipient = client_for(app, org.cust_staff[0])
+def test_posts_without_a_csrf_token_are_refused_and_gets_do_not_change_state(app, instructions_org):
+    instruction = issue_directly(instructions_org.manager)
+    recipient = client_for(app, instructions_org.cust_staff[0])
     assert recipient.post(f"/instructions/{instruction.id}/acknowledge").status_code == 400
     assert recipient.get(f"/instructions/{instruction.id}/acknowledge").status_code == 405
 
 
-def test_posted_issuer_or_recipient_ids_are_ignored(app, client, org, login):
-    login(org.manager)
-    data = form_data(issuer_id=str(org.admin.id), issuer="S1", person_id=str(org.sales_staff[0].id))
+def test_posted_issuer_or_recipient_ids_are_ignored(app, client, instructions_org, login):
+    login(instructions_org.manager)
+    data = form_data(issuer_id=str(instructions_org.admin.id), issuer="S1",
+                     person_id=str(instructions_org.sales_staff[0].id))
     assert post_issue(client, data).status_code == 302
     instruction = db.session.scalars(select(Instruction)).one()
-    assert instruction.issuer_id == org.manager.id
+    assert instruction.issuer_id == instructions_org.manager.id
 
 
-def test_csv_cells_that_look_like_formulas_are_neutralised(app, org, make_person):
-    evil = make_person("=1+2", department=org.cust, name="=HYPERLINK(\"http://evil\",\"x\")")
-    issue_directly(org.manager, title="=cmd|' /C calc'!A0", reason="@SUM(1+1)")
-    manager = client_for(app, org.manager)
+def test_csv_cells_that_look_like_formulas_are_neutralised(app, instructions_org, make_person):
+    evil = make_person("=1+2", department=instructions_org.cust, name="=HYPERLINK(\"http://evil\",\"x\")")
+    issue_directly(instructions_org.manager, title="=cmd|' /C calc'!A0", reason="@SUM(1+1)")
+    manager = client_for(app, instructions_org.manager)
     response = manager.get("/instructions/register.csv")
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     response.close()
@@ -195,18 +187,19 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(app, org, make_person
     assert evil.employee_no == "=1+2"
 
 
-def test_search_parameters_cannot_forge_export_links(app, org):
-    viewer = client_for(app, org.manager)
+def test_search_parameters_cannot_forge_export_links(app, instructions_org):
+    viewer = client_for(app, instructions_org.manager)
     page = viewer.get("/instructions/?_external=1&_scheme=javascript&q=x").get_data(as_text=True)
     assert "javascript:" not in page
 
 
-def test_markup_in_names_and_department_names_is_escaped_everywhere(app, org, make_department, make_person):
+def test_markup_in_names_and_department_names_is_escaped_everywhere(app, instructions_org, make_department,
+                                                                    make_person):
     payload = "<img src=x onerror=alert(1)>"
     hostile_department = make_department("EVIL", name_ja=f"{payload}部", kind="agency")
     make_person("X<b>1</b>", department=hostile_department, name=payload)
-    instruction = issue_directly(org.manager, departments=("CUST", "EVIL"))
-    manager = client_for(app, org.manager)
+    instruction = issue_directly(instructions_org.manager, departments=("CUST", "EVIL"))
+    manager = client_for(app, instructions_org.manager)
     for url in (f"/instructions/{instruction.id}", "/instructions/"):
         parser = LiveHtml()
         parser.feed(_main(manager.get(url).get_data(as_text=True)))

@@ -15,10 +15,15 @@ from portal.jobs.models import Job, JobPart
 from portal.jobs.queries import percent, seconds_left
 from portal.jobs.queue import get_queue, run_pending
 from portal.jobs.services import announce_job, create_job
-from tests.access_fixtures import clock  # noqa: F401
-from tests.certificates_fixtures import events, org  # noqa: F401
+from tests.certificates_fixtures import events
 from tests.conftest import csrf_token_from
-from tests.jobs_fixtures import app_overrides  # noqa: F401
+
+
+@pytest.fixture
+def app_overrides(queue_by_hand) -> dict:
+    """The queue runs by hand (tests/jobs_fixtures.py)."""
+    return queue_by_hand
+
 
 T0 = datetime(2026, 4, 1, 3, 0, tzinfo=timezone.utc)
 

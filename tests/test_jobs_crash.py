@@ -25,7 +25,7 @@ from portal.jobs.models import Job, JobPart
 from portal.jobs.services import announce_job
 from portal.outbox.models import OutboxMail
 from portal.outbox.services import queue_mail
-from tests.jobs_fixtures import insert_certificates
+from tests.jobs_fixtures import insert_certificates, wait_for
 
 #: The consumers are other processes on the real clock; the leases they write are compared with it.
 pytestmark = pytest.mark.real_clock("queue consumers are separate processes on the real clock")
@@ -57,17 +57,6 @@ def _job(job_id: int) -> Job:
     return db.session.get(Job, job_id)
 
 
-def _wait(condition, seconds: float, what: str, log: Path):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {what}; consumer log:\n{log.read_text()[-3000:]}")
-
-
 def test_a_consumer_killed_mid_export_is_taken_over_and_the_zip_is_complete(app, database_url, make_department,
                                                                             make_person, tmp_path):
     department = make_department("SALES", name_ja="営業企画部")
@@ -83,23 +72,23 @@ def test_a_consumer_killed_mid_export_is_taken_over_and_the_zip_is_complete(app,
     first = _consumer(app, database_url, log)
     second = None
     try:
-        _wait(lambda: _job(job.id).done >= 10, 60, "the first part", log)
+        wait_for(lambda: _job(job.id).done >= 10, 60, "the first part", log)
         first.send_signal(signal.SIGKILL)
         first.wait()
         held = db.session.scalars(select(JobPart.id).where(JobPart.job_id == job.id, JobPart.state == "running")).all()
         assert _job(job.id).done < CERTIFICATES and held, "the kill must land in the middle of the export"
         # The dead consumer's lease runs out; a new consumer then takes its part over.
-        _wait(lambda: all(p.heartbeat_at is None or (time.time() - p.heartbeat_at.timestamp()) > LEASE_SECONDS
+        wait_for(lambda: all(p.heartbeat_at is None or (time.time() - p.heartbeat_at.timestamp()) > LEASE_SECONDS
                           for p in db.session.scalars(select(JobPart).where(JobPart.id.in_(held)))), 10,
               "the lease to run out", log)
         second = _consumer(app, database_url, log)
-        finished = _wait(lambda: _job(job.id).state in ("done", "failed"), 90, "the job to finish", log)
+        finished = wait_for(lambda: _job(job.id).state in ("done", "failed"), 90, "the job to finish", log)
         assert finished
         job = _job(job.id)
         assert (job.state, job.done, job.total) == ("done", CERTIFICATES, CERTIFICATES), job.error
         retaken = db.session.scalars(select(JobPart.attempts).where(JobPart.id.in_(held))).all()
         assert retaken and all(attempts >= 2 for attempts in retaken)
-        _wait(lambda: all(m.state == "sent" for m in db.session.scalars(select(OutboxMail))), 30, "the mail", log)
+        wait_for(lambda: all(m.state == "sent" for m in db.session.scalars(select(OutboxMail))), 30, "the mail", log)
     finally:
         for process in (first, second):
             if process is not None and process.poll() is None:

@@ -5,15 +5,21 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.jobs.models import Job
 from portal.jobs.queue import run_pending
-from tests.certificates_fixtures import events, org  # noqa: F401
+from tests.certificates_fixtures import events
 from tests.conftest import csrf_token_from
-from tests.jobs_fixtures import app_overrides  # noqa: F401
+
+
+@pytest.fixture
+def app_overrides(queue_by_hand) -> dict:
+    """The queue runs by hand (tests/jobs_fixtures.py)."""
+    return queue_by_hand
 
 
 def _latest_job() -> Job:

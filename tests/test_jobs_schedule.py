@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -13,9 +14,13 @@ from portal.jobs.queue import get_queue, run_pending
 from portal.jobs.schedules import claim_run, latest_slot, parse_daily_at, tick
 from portal.outbox.models import OutboxMail
 from portal.reminders.models import ReminderLog
-from tests.access_fixtures import clock  # noqa: F401
-from tests.certificates_fixtures import org  # noqa: F401
-from tests.jobs_fixtures import app_overrides  # noqa: F401
+
+
+@pytest.fixture
+def app_overrides(queue_by_hand) -> dict:
+    """The queue runs by hand (tests/jobs_fixtures.py)."""
+    return queue_by_hand
+
 
 #: The daily tasks, by name (the anchor because the fixtures set PORTAL_AUDIT_ANCHOR_DIR).
 DAILY = ["access", "anchor", "coverage", "links", "reminders", "reviews"]

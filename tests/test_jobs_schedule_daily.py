@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.access import recurring
@@ -19,9 +20,15 @@ from portal.extensions import db
 from portal.jobs import engine, schedules  # noqa: F401  (imported before the clock patches utcnow)
 from portal.jobs.queue import run_pending
 from portal.jobs.schedules import tick
-from tests.access_fixtures import START, clock, grant_for, train, world  # noqa: F401
+from tests.access_fixtures import START, grant_for, train
 from tests.conftest import csrf_token_from
-from tests.jobs_fixtures import app_overrides  # noqa: F401
+
+
+@pytest.fixture
+def app_overrides(queue_by_hand) -> dict:
+    """The queue runs by hand (tests/jobs_fixtures.py)."""
+    return queue_by_hand
+
 
 JST = timezone(timedelta(hours=9))
 

@@ -22,8 +22,8 @@ from portal.lookups.services import (
     take_lookup,
     withdraw_lookup,
 )
-from tests.access_fixtures import PURPOSES, clock, grant_for, train, world  # noqa: F401
-from tests.lookups_fixtures import EXPLANATION, QUESTION, approved, ask, lw, taken  # noqa: F401
+from tests.access_fixtures import PURPOSES, grant_for, train
+from tests.lookups_fixtures import EXPLANATION, QUESTION, approved, ask, taken
 
 
 def _actions(lookup_id: int) -> list[str]:

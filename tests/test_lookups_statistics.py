@@ -11,9 +11,9 @@ from sqlalchemy import select
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.lookups.services import decide_lookup_approval
-from tests.access_fixtures import PURPOSES, clock, world  # noqa: F401
+from tests.access_fixtures import PURPOSES
 from tests.conftest import https_client, sign_in
-from tests.lookups_fixtures import ask, lw, taken  # noqa: F401
+from tests.lookups_fixtures import ask, taken
 
 DAY = "first-year=2026&first-month=4&first-day=1&last-year=2026&last-month=4&last-day=1"
 HOSTILE_PURPOSE = "=HYPERLINK(\"http://evil.example\")"

@@ -11,9 +11,9 @@ from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.lookups.models import LookupEvent, LookupRequest
 from portal.lookups.services import answer_lookup, decide_lookup_approval, withdraw_lookup
-from tests.access_fixtures import PURPOSES, clock, world  # noqa: F401
+from tests.access_fixtures import PURPOSES
 from tests.conftest import csrf_token_from, https_client, sign_in
-from tests.lookups_fixtures import EXPLANATION, QUESTION, approved, ask, lw, taken  # noqa: F401
+from tests.lookups_fixtures import EXPLANATION, QUESTION, approved, ask, taken
 
 SUMMARY = "入力内容に問題があります"
 

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.manuals.models import ManualEdition
 from tests.conftest import csrf_token_from
-from tests.manuals_fixtures import manual_text, quiz_text, repo, run_publish  # noqa: F401
+from tests.manuals_fixtures import manual_text, quiz_text, run_publish
 
 EDITION_2_BODY = """# テスト用の手引
 
@@ -29,7 +29,7 @@ EDITION_2_BODY = """# テスト用の手引
 
 
 @pytest.fixture
-def app_overrides(repo):  # noqa: F811 - the repo fixture, used by this override
+def app_overrides(repo):
     """The publish page reads the test repository, not the real one."""
     return {"PORTAL_MANUALS_DIR": str(repo.manuals), "PORTAL_QUIZZES_DIR": str(repo.quizzes)}
 
@@ -126,18 +126,10 @@ def test_a_person_who_attested_an_older_edition_sees_what_changed_since(client, 
     assert "/manuals/handbook/compare?from=1&amp;to=2" in page
 
 
-def test_reading_page_needs_a_fixed_number_of_queries(client, login, make_person, two_editions, app):
+def test_reading_page_needs_a_fixed_number_of_queries(client, login, make_person, two_editions, app, count_queries):
     login(make_person("E1"))
-    statements = []
-
-    def count(*_args):
-        statements.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with count_queries() as statements:
         _page(client, "/manuals/handbook")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) <= 12  # the manual, its editions, the assignment, the training include's few
 
 

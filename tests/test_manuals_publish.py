@@ -10,7 +10,7 @@ from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.manuals.assignments import today_jst
 from portal.manuals.models import Manual, ManualEdition, QuizVersion, TrainingAssignment
-from tests.manuals_fixtures import manual_text, quiz_text, repo, run_publish  # noqa: F401
+from tests.manuals_fixtures import manual_text, quiz_text, run_publish
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -235,8 +235,8 @@ def test_organisation_changes_move_assignments(app, repo, make_department):
     assert set(_assignments()) == {"A1", "B1"}
 
 
-def test_assignments_take_the_same_statements_whatever_the_headcount(app, make_department):
-    from sqlalchemy import event, insert
+def test_assignments_take_the_same_statements_whatever_the_headcount(app, make_department, count_queries):
+    from sqlalchemy import insert
 
     from portal.manuals.assignments import assign_for_material_edition, reconcile_assignments
     from portal.org.models import Person
@@ -255,14 +255,9 @@ def test_assignments_take_the_same_statements_whatever_the_headcount(app, make_d
         db.session.execute(insert(Person),
                            [{"employee_no": f"H{headcount}-{n}", "name": "試験", "department_id": department.id}
                                             for n in range(headcount)])
-        seen = []
-        listener = lambda *args: seen.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with count_queries() as seen:
             assign_for_material_edition(edition, today_jst())
             reconcile_assignments(today_jst())
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         db.session.commit()
         return len(seen)
 

@@ -16,17 +16,9 @@ from portal.certificates.rendering import certificate_html
 from portal.extensions import db
 from portal.training.models import Attestation, QuizAttempt
 from portal.training.status import jst_today
-from tests.access_fixtures import clock  # noqa: F401
 from tests.conftest import PASSWORD, csrf_token_from
-from tests.oidc_fixtures import (  # noqa: F401
-    at_provider,
-    local_path,
-    oidc_provider,
-    oidc_settings,
-    query_of,
-    sso_sign_in,
-)
-from tests.training_fixtures import add_edition, answers_for, assign, flow, make_manual  # noqa: F401
+from tests.oidc_fixtures import local_path, oidc_settings, query_of, sso_sign_in
+from tests.training_fixtures import add_edition, answers_for, assign, make_manual
 
 #: The provider is another process on the real clock: its tokens carry real times.
 pytestmark = pytest.mark.real_clock("the OpenID provider signs tokens with the real time")

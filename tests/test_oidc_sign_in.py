@@ -9,15 +9,12 @@ from sqlalchemy import select
 
 from portal.audit.models import AuditEvent
 from portal.extensions import db
-from tests.access_fixtures import clock  # noqa: F401
 from tests.conftest import csrf_token_from
-from tests.oidc_fixtures import (  # noqa: F401
+from tests.oidc_fixtures import (
     AUDIENCE_SWAP_CLIENT_ID,
     CLIENT_ID,
     PORTAL_BASE_URL,
-    at_provider,
     local_path,
-    oidc_provider,
     oidc_settings,
     query_of,
     sso_sign_in,

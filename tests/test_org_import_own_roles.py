@@ -13,16 +13,7 @@ from portal.org.hr_csv import parse_hr_csv
 from portal.org.services import plan_sync
 from portal.org.sync_plan import SetChange, SyncPlan, own_role_changes
 from tests.conftest import csrf_token_from, https_client, sign_in
-from tests.org_fixtures import (  # noqa: F401  (app_overrides: uploads go to this test's folder)
-    app_overrides,
-    audit_count,
-    hr_file,
-    person,
-    row,
-    run_import,
-    upload,
-    write,
-)
+from tests.org_fixtures import audit_count, hr_file, person, row, run_import, upload, write
 
 ADMIN = "S6001"
 #: The file keeps the admin in D1 but takes their admin role away and makes them a manager of D1.

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from portal.extensions import db
 from portal.org.models import Department, Person
@@ -139,20 +137,6 @@ def test_departments_show_kind_parent_and_active_headcount(client, make_person, 
     assert rows["AG1"][2:] == ("販売委託会社", "営業企画部（SALES）", "0")
 
 
-@contextmanager
-def _count_queries():
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
 def _add_people(department: Department, count: int, start: int) -> None:
     db.session.add_all([Person(employee_no=f"Q{start + i:05d}", name=f"社員 {i}", name_kana=f"しゃいん {i}",
                                email="q@example.co.jp", department=department) for i in range(count)])
@@ -160,14 +144,14 @@ def _add_people(department: Department, count: int, start: int) -> None:
 
 
 @pytest.mark.parametrize("url", ["/org/people", "/org/departments"])
-def test_list_pages_use_a_fixed_number_of_queries(client, make_person, login, make_department, url):
+def test_list_pages_use_a_fixed_number_of_queries(client, make_person, login, make_department, url, count_queries):
     departments = [make_department(f"D{i}") for i in range(3)]
     login(make_person("A1", roles=("admin", "manager"), department=departments[0], manages=departments))
     _add_people(departments[1], 5, 0)
-    with _count_queries() as few:
+    with count_queries() as few:
         assert client.get(url).status_code == 200
     for department in departments:
         _add_people(department, 40, 1000 * (departments.index(department) + 1))
-    with _count_queries() as many:
+    with count_queries() as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(few) <= 8, many

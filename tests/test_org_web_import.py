@@ -11,18 +11,7 @@ from portal.extensions import db
 from portal.org.models import Person
 from portal.org.uploads import MAX_UPLOAD_BYTES
 from tests.conftest import csrf_token_from, https_client, sign_in
-from tests.org_fixtures import (  # noqa: F401  (app_overrides: uploads go to this test's folder)
-    app_overrides,
-    audit_count,
-    hr_file,
-    multipart,
-    people_count,
-    person,
-    row,
-    run_import,
-    upload,
-    write,
-)
+from tests.org_fixtures import audit_count, hr_file, multipart, people_count, person, row, run_import, upload, write
 
 GOOD = hr_file(
     row("E1001", "髙橋 優子", "たかはし ゆうこ", department="CUST-FRONT", department_name="お客様フロント部"),

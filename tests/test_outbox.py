@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from portal.core.mail import OutgoingMail, message_id
@@ -13,10 +14,14 @@ from portal.outbox import sending  # noqa: F401  (imported before the clock patc
 from portal.outbox.models import OutboxMail
 from portal.outbox.sending import MAX_ATTEMPTS, claim_batch, drain_outbox, retry_delay, send_batch
 from portal.outbox.services import queue_mail
-from tests.access_fixtures import clock  # noqa: F401
-from tests.certificates_fixtures import events, mail_files, org  # noqa: F401
+from tests.certificates_fixtures import events, mail_files
 from tests.conftest import csrf_token_from
-from tests.jobs_fixtures import app_overrides  # noqa: F401
+
+
+@pytest.fixture
+def app_overrides(queue_by_hand) -> dict:
+    """The queue runs by hand (tests/jobs_fixtures.py)."""
+    return queue_by_hand
 
 
 def _mail(n: int = 1) -> OutgoingMail:

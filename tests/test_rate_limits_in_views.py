@@ -8,7 +8,7 @@ from portal import create_app
 from portal.core.rate_limits import limit_in_views_only
 from portal.extensions import db, limiter
 from portal.training.models import QuizAttempt
-from tests.training_fixtures import answers_for, assign, flow, make_manual  # noqa: F401
+from tests.training_fixtures import answers_for, assign, make_manual
 
 
 def test_the_limiter_no_longer_looks_at_every_request(app):

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.reminders.models import ReminderLog
-from tests.certificates_fixtures import client_for, count, events, mail_files, org  # noqa: F401
+from tests.certificates_fixtures import client_for, count, events, mail_files
 from tests.conftest import csrf_token_from
 
 

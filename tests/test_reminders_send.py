@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.reminders.models import ReminderLog
-from tests.certificates_fixtures import events, org  # noqa: F401
+from tests.certificates_fixtures import events
 
 
 class Inbox:

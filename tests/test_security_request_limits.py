@@ -10,8 +10,8 @@ from werkzeug.routing import IntegerConverter
 from portal.core.bounds import MAX_ID, BoundedArgs, accepts_body, bounded_int, date_or_none, parse_id
 from portal.org.models import ROLES
 from tests.conftest import csrf_token_from
-from tests.instructions_fixtures import PDF_BYTES, form_data, org, post_issue  # noqa: F401  (fixture)
-from tests.org_fixtures import app_overrides, hr_file, row, upload  # noqa: F401  (fixture)
+from tests.instructions_fixtures import PDF_BYTES, form_data, post_issue
+from tests.org_fixtures import hr_file, row, upload
 
 MIB = 1024 * 1024
 HUGE = "9" * 25
@@ -77,8 +77,8 @@ def test_a_chunked_body_without_a_length_is_read_no_further_than_the_limit(clien
     assert body.consumed <= MIB
 
 
-def test_the_instruction_form_still_takes_a_2_mib_attachment(client, org, login):
-    login(org.manager)
+def test_the_instruction_form_still_takes_a_2_mib_attachment(client, instructions_org, login):
+    login(instructions_org.manager)
     big_pdf = PDF_BYTES + b"%" * (2 * MIB)
     response = post_issue(client, form_data(files=[(big_pdf, "通知書.pdf")]))
     assert response.status_code == 302, response.get_data(as_text=True)[:300]

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.training.models import Attestation
 from tests.accounts_fixtures import code_at
 from tests.conftest import PASSWORD, csrf_token_from
-from tests.training_fixtures import answers_for, assign, flow, make_manual  # noqa: F401
+from tests.training_fixtures import answers_for, assign, make_manual
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.training.models import Attestation, QuizAttempt
 from tests.conftest import PASSWORD, csrf_token_from, https_client
-from tests.training_fixtures import answers_for, assign, flow, form_data, make_manual  # noqa: F401
+from tests.training_fixtures import answers_for, assign, form_data, make_manual
 
 REPLAYS = 50
 

@@ -12,15 +12,7 @@ from portal.training.models import Attestation, QuizAttempt
 from portal.training.queries import statuses_for
 from portal.training.status import jst_today
 from tests.conftest import PASSWORD
-from tests.training_fixtures import (  # noqa: F401
-    SECRET_MARK,
-    answers_for,
-    assign,
-    flow,
-    form_data,
-    make_manual,
-    quiz_spec,
-)
+from tests.training_fixtures import SECRET_MARK, answers_for, assign, form_data, make_manual, quiz_spec
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from portal.core.timeutil import JST
 from portal.extensions import db
@@ -79,18 +79,12 @@ def test_sql_and_python_decide_every_case_alike(make_department):
     assert current_or_due_pairs(people, None, TODAY) == {k for k, s in expected.items() if s in ("current", "due")}
 
 
-def _count_queries(function) -> int:
-    statements = []
-    listener = lambda *_args: statements.append(1)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        function()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return len(statements)
+def test_a_department_page_needs_the_same_few_queries_for_3_or_300_people(make_department, count_queries):
+    def _count_queries(function) -> int:
+        with count_queries() as statements:
+            function()
+        return len(statements)
 
-
-def test_a_department_page_needs_the_same_few_queries_for_3_or_300_people(make_department):
     manuals = [make_manual(f"m{n}") for n in range(3)]
     small, large = make_department("SMALL"), make_department("LARGE")
     for department, count in ((small, 3), (large, 300)):

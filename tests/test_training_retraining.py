@@ -13,7 +13,7 @@ from portal.training.models import Attestation, QuizAttempt
 from portal.training.queries import statuses_for
 from portal.training.status import jst_today
 from tests.conftest import PASSWORD
-from tests.training_fixtures import SECTIONS_V1, add_edition, answers_for, assign, flow, make_manual, quiz_spec, section  # noqa: F401
+from tests.training_fixtures import SECTIONS_V1, add_edition, answers_for, assign, make_manual, quiz_spec, section
 
 RULES_CHANGED = [SECTIONS_V1[0], section("rules", "遵守事項", version=2), SECTIONS_V1[2]]
 

@@ -17,7 +17,7 @@ from portal.training.queries import my_training, status_rows
 from portal.training.sql_rule import department_pairs_select, status_counts
 from portal.training.status import AttestationFact, TrainingFacts, counting_attestation, jst_today, training_status
 from portal.training.status_rows import check, progress_problems, settle
-from tests.access_fixtures import EXPLANATION, PURPOSES, clock  # noqa: F401
+from tests.access_fixtures import EXPLANATION, PURPOSES
 from tests.certificates_fixtures import attest, mail_files
 from tests.conftest import PASSWORD, https_client, sign_in
 from tests.training_fixtures import assign, make_manual
@@ -68,7 +68,7 @@ def test_a_revocation_after_the_due_date_makes_it_overdue_not_current():
 # --- in the portal -------------------------------------------------------------------------------
 
 @pytest.fixture
-def trained(app, clock, make_department, make_person):  # noqa: F811
+def trained(app, clock, make_department, make_person):
     """E1 attested the manual the customer-info system requires, and holds a grant in force."""
     from portal.access.services import GrantDecision, decide_approval, decide_grant, request_access
 
@@ -127,7 +127,7 @@ def test_grants_that_need_the_manual_are_suspended_at_once_and_the_person_is_tol
     assert len(suspended) == 1 and "修了証の失効" in suspended[0].get_content()
 
 
-def test_the_person_sees_why_and_attests_again(app, trained, clock):  # noqa: F811
+def test_the_person_sees_why_and_attests_again(app, trained, clock):
     person, manual = trained["person"], trained["manual"]
     clock.advance(days=2)
     _revoke(trained)

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.jobs.models import Job
 from tests.conftest import PASSWORD
-from tests.jobs_fixtures import insert_certificates
+from tests.jobs_fixtures import insert_certificates, wait_for
 
 pytestmark = pytest.mark.real_clock("two gunicorn instances and two queue consumers are processes on the real clock")
 
@@ -163,17 +163,6 @@ class Browser:
         return self.send(base + "/login", data)[0]
 
 
-def _wait(condition, seconds: float, what: str, log: Path):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {what}; log:\n{log.read_text()[-3000:]}")
-
-
 def _job() -> Job | None:
     db.session.expire_all()
     return db.session.scalars(select(Job).order_by(Job.id.desc())).first()
@@ -226,11 +215,11 @@ def test_two_instances_share_sessions_sign_in_counts_and_jobs(app, database_url,
         url = a + "/certificates/export"
         status, _page, headers = browser.send(url, {"csrf_token": browser.token(url), "department": str(department.id)})
         assert status == 302 and "/downloads/" in headers["Location"]
-        _wait(lambda: (job := _job()) and job.total and job.done >= PER_PART, 60, "the export to start", log)
+        wait_for(lambda: (job := _job()) and job.total and job.done >= PER_PART, 60, "the export to start", log)
         first.send_signal(signal.SIGKILL)
         first.wait()
         assert _job().done < CERTIFICATES, "the kill must land in the middle of the export"
-        _wait(lambda: _job().state in ("done", "failed"), 90, "the export to finish", log)
+        wait_for(lambda: _job().state in ("done", "failed"), 90, "the export to finish", log)
         job = _job()
         assert (job.state, job.done, job.total) == ("done", CERTIFICATES, CERTIFICATES), job.error
         status, body, _headers = browser.send(b + "/downloads/status.json")

@@ -32,7 +32,7 @@ from tests.certificates_fixtures import attest
 from tests.conftest import PASSWORD
 from tests.instructions_fixtures import issue_directly
 from tests.training_fixtures import assign, make_manual
-from tests.workflow_fixtures import Browser, at_once, served  # noqa: F401
+from tests.workflow_fixtures import Browser, at_once
 
 #: gunicorn serves from other processes, on the real clock: the test must see the same time.
 pytestmark = [pytest.mark.races, pytest.mark.real_clock("gunicorn workers are separate processes on the real clock")]
@@ -70,7 +70,7 @@ def _person(code: str, name: str, department: Department, password: str, roles=(
 
 
 @pytest.fixture(scope="module")
-def cast(served) -> Cast:  # noqa: F811
+def cast(served) -> Cast:
     """Two managers of the customer front, two grant owners, two admins, two handlers with grants in force."""
     password = hash_password(PASSWORD)
     front = Department(code="CUST-FRONT", name_ja="お客様フロント部", name_en="Customer front", kind="internal")

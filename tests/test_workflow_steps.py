@@ -16,11 +16,11 @@ from portal.core.workflow import StepLost, insert_once, move_step, refuse_unless
 from portal.extensions import db
 from portal.org.models import Department
 from portal.training.models import TrainingProgress
-from tests.access_fixtures import EXPLANATION, PURPOSES, clock, world  # noqa: F401
+from tests.access_fixtures import EXPLANATION, PURPOSES
 
 
 @pytest.fixture
-def waiting(world, clock):  # noqa: F811
+def waiting(world, clock):
     """A request waiting for the manager's approval (committed)."""
     request = request_access(world.employee, world.system, PURPOSES[0], EXPLANATION)
     db.session.commit()
