@@ -140,7 +140,7 @@ def app(database_url, tmp_path, app_overrides):
         "PORTAL_MAIL_DIR": str(tmp_path / "mail"),
         "PORTAL_ORG_UPLOAD_DIR": str(tmp_path / "org_imports"),  # not the real instance folder
         # Privileged test people sign in with their password alone unless a test enrols a second
-        # factor or sets this False in app_overrides (tests/test_accounts_two_factor.py does).
+        # factor or sets this False in app_overrides (tests/auth/test_accounts_two_factor.py does).
         "PORTAL_DEMO_RELAX_2FA": True,
         **app_overrides,
     }

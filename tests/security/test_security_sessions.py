@@ -1,4 +1,4 @@
-"""SECURITY.md rows 2, 3, 5 and 6 beyond tests/test_auth.py: session fixation, sign-out
+"""SECURITY.md rows 2, 3, 5 and 6 beyond tests/auth/test_auth.py: session fixation, sign-out
 everywhere, cookie attributes in every configuration, the idle window sliding with use."""
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 CHECK = """
 from portal import create_app

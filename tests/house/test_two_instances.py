@@ -38,7 +38,7 @@ from tests.jobs_fixtures import insert_certificates, wait_for
 pytestmark = pytest.mark.real_clock("two gunicorn instances and two queue consumers are processes on the real clock")
 
 REDIS_URL = "redis://127.0.0.1:6379"
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CERTIFICATES = 30
 PER_PART = 5

@@ -1,6 +1,6 @@
 """SECURITY.md row 13 for the foundation's forms: a cross-origin POST without this session's
 token is refused (400) and changes nothing; state changes refuse GET (405).
-(Login without a token and GET /logout are in tests/test_auth.py.)"""
+(Login without a token and GET /logout are in tests/auth/test_auth.py.)"""
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -1,6 +1,6 @@
 """SECURITY.md row 25: the app's own database role cannot UPDATE, DELETE or TRUNCATE audit rows;
 a reason with CR/LF is kept as it was typed, the chain still verifies, and exports forge no lines.
-(Row 31, a DBA who gets past the triggers, is tests/test_audit_anchors.py.)"""
+(Row 31, a DBA who gets past the triggers, is tests/audit/test_audit_anchors.py.)"""
 from __future__ import annotations
 
 import csv

@@ -41,7 +41,7 @@ def clock(monkeypatch) -> ShiftedClock:
 @pytest.fixture(autouse=True)
 def fast_passwords(monkeypatch):
     """A plain comparison instead of argon2 (deliberately slow): the limits are under test here,
-    the hashing is tested with the real argon2 in tests/test_auth.py."""
+    the hashing is tested with the real argon2 in tests/auth/test_auth.py."""
     monkeypatch.setattr(auth_services, "check_password", lambda stored, given: bool(stored) and given == PASSWORD)
 
 
