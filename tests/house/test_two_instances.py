@@ -42,7 +42,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CERTIFICATES = 30
 PER_PART = 5
-LEASE_SECONDS = 2
+LEASE_SECONDS = 6  # a consumer starved of CPU on a busy machine keeps its part (tests/jobs/test_jobs_crash.py)
 SECRET, AUDIT_KEY = "two-instances-secret", "two-instances-audit-key-0123456789abcdef"
 RUN = uuid.uuid4().hex[:10]
 #: The client address every request claims (through one trusted proxy): this run's sign-in counts only.
@@ -103,7 +103,7 @@ class Processes:
         port = _free_port()
         process = self._spawn([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
                                "--threads", "4", "--log-level", "warning", "portal:create_app()"])
-        base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
+        base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 180
         while True:
             try:
                 with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
@@ -215,11 +215,11 @@ def test_two_instances_share_sessions_sign_in_counts_and_jobs(app, database_url,
         url = a + "/certificates/export"
         status, _page, headers = browser.send(url, {"csrf_token": browser.token(url), "department": str(department.id)})
         assert status == 302 and "/downloads/" in headers["Location"]
-        wait_for(lambda: (job := _job()) and job.total and job.done >= PER_PART, 60, "the export to start", log)
+        wait_for(lambda: (job := _job()) and job.total and job.done >= PER_PART, 180, "the export to start", log)
         first.send_signal(signal.SIGKILL)
         first.wait()
         assert _job().done < CERTIFICATES, "the kill must land in the middle of the export"
-        wait_for(lambda: _job().state in ("done", "failed"), 90, "the export to finish", log)
+        wait_for(lambda: _job().state in ("done", "failed"), 300, "the export to finish", log)
         job = _job()
         assert (job.state, job.done, job.total) == ("done", CERTIFICATES, CERTIFICATES), job.error
         status, body, _headers = browser.send(b + "/downloads/status.json")
