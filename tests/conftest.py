@@ -172,7 +172,9 @@ class PostgresDatabases:
     with them), every row deleted with triggers off (session_replication_role = replica; the
     append-only triggers stay in place), the rows the migrations wrote put back, every sequence set
     back. If the test changed the schema (dropped or disabled a trigger, say), the database is
-    dropped and the next test gets a new clone of the template."""
+    dropped and the next test gets a new clone of the template. (TRUNCATE instead of DELETE costs
+    ~0.9 s: it makes new files.) Rows then come back in whatever order they lie on disk, not always
+    the order they were written, as in production: a test that reads rows says ORDER BY."""
 
     def __init__(self, template: str):
         self.template, self.admin = template, _admin_engine()
@@ -209,7 +211,7 @@ class PostgresDatabases:
         name = next(self.names)
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
-        self.engines[name] = create_engine(self.url(name), pool_size=1, max_overflow=0)
+        self.engines[name] = create_engine(self.url(name), poolclass=NullPool)
         return name
 
     def give_back(self, name: str) -> None:

@@ -94,7 +94,8 @@ def test_grant_register_exports_are_safe_and_audited(client, login, clock, world
     xlsx.close()
     names = [row[4] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert "'" + HOSTILE in names
-    exported = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.grant_register_exported")).all()
+    exported = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.grant_register_exported")
+                                  .order_by(AuditEvent.seq)).all()
     assert [e.details["format"] for e in exported] == ["csv", "csv", "xlsx"]
     assert exported[0].details["state"] == "in_force"
 
@@ -147,6 +148,7 @@ def test_the_lookup_register_pages_filters_by_day_and_exports(app, client, login
     sheet = load_workbook(io.BytesIO(xlsx.get_data()), read_only=True).active
     xlsx.close()
     assert sum(1 for _ in sheet.iter_rows(min_row=2)) == 3
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "lookups.register_exported")).all()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "lookups.register_exported")
+                                .order_by(AuditEvent.seq)).all()
     assert [e.details["format"] for e in events] == ["csv", "csv", "csv", "xlsx"]
     assert db.session.get(LookupRequest, asked[0].id) is not None
