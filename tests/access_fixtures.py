@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.manuals.models import Manual, ManualEdition, TrainingAssignment
 from portal.org.models import Department, Person
 from portal.training.models import TrainingProgress
-from tests.clock import START, Clock, clock  # noqa: F401  (re-exported for the access tests)
+from tests.clock import START
 
 PURPOSES = ["光回線契約有無の確認（付加サービス申込対応）", "オーダー投入", "お客様からの問い合わせ対応"]
 EXPLANATION = "付加サービスの申込みを受けた際に、光回線の契約有無を確認するため。"

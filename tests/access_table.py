@@ -42,7 +42,7 @@ ROUTES = [
     Route("auth.bulk_invitations", "GET", "/accounts/invitations", {"admin"}),
     Route("auth.reset_second_factor_of", "POST", "/accounts/people/999999/two-factor/reset", {"admin"}),
     # Company SSO (OpenID Connect). Not configured in this table's app: both answer 404 to everyone;
-    # tests/test_oidc_sign_in.py drives them against a real provider.
+    # tests/auth/test_oidc_sign_in.py drives them against a real provider.
     Route("auth.oidc_login", "GET", "/auth/oidc/login", ANYONE),
     Route("auth.oidc_callback", "GET", "/auth/oidc/callback", ANYONE),
     Route("org.departments", "GET", "/org/departments", {"admin", "training_admin", "auditor"}),

@@ -1,6 +1,6 @@
 """Fixtures for the local-account tests: a real SMTP server, links from its messages, TOTP codes.
 
-Import what a test module uses: `from tests.accounts_fixtures import mailbox  # noqa: F401`.
+Its fixtures are registered in tests/conftest.py (`pytest_plugins`).
 List `app` (or a fixture that needs it) before `clock` in a test's arguments, so the portal's
 modules are imported before the clock patches their `utcnow`.
 """

@@ -1,6 +1,6 @@
 """Fixtures for the corrective-instruction tests: a small organisation and form helpers.
 
-Import the fixtures a test module uses: `from tests.instructions_fixtures import org  # noqa: F401`.
+Its fixtures are registered in tests/conftest.py (`pytest_plugins`).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class Org:
 
 
 @pytest.fixture
-def org(make_department, make_person) -> Org:
+def instructions_org(make_department, make_person) -> Org:
     """The organisation most instruction tests use."""
     cust = make_department("CUST", name_ja="お客様フロント部")
     sales = make_department("SALES", name_ja="営業企画部")

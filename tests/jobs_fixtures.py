@@ -2,14 +2,33 @@
 job files in the test's own folder."""
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
+
+from portal.extensions import db
 
 
 @pytest.fixture
-def app_overrides(tmp_path) -> dict:
-    """Import into a test module to run its queue by hand instead of at once."""
+def queue_by_hand(tmp_path) -> dict:
+    """Configuration that runs the queue by hand instead of at once; a test module that wants it
+    overrides `app_overrides` with it."""
     return {"PORTAL_JOBS_URL": "memory://", "PORTAL_FILES_DIR": str(tmp_path / "files"),
             "PORTAL_AUDIT_ANCHOR_DIR": str(tmp_path / "anchors")}
+
+
+def wait_for(condition, seconds: float, what: str, log: Path):
+    """Poll `condition` (in a fresh transaction each time) until it is truthy and return its value;
+    after `seconds`, fail the test with the end of the other processes' `log`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    pytest.fail(f"timed out waiting for {what}; log of the other processes:\n{log.read_text()[-3000:]}")
 
 
 def insert_certificates(people) -> None:
@@ -20,7 +39,6 @@ def insert_certificates(people) -> None:
 
     from sqlalchemy import insert, select
 
-    from portal.extensions import db
     from portal.manuals.models import Manual, ManualEdition, QuizVersion
     from portal.training.models import Attestation, QuizAttempt
 

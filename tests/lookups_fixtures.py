@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.lookups.models import LookupRequest
 from portal.lookups.services import LookupData, decide_lookup_approval, request_lookup, take_lookup
 from portal.org.models import Department, Person
-from tests.access_fixtures import PURPOSES, START, World, clock, grant_for, train, world  # noqa: F401
+from tests.access_fixtures import PURPOSES, World, grant_for, train
 
 EXPLANATION = "付加サービスの申込みを受けたため、光回線の契約有無を確認してオーダーを投入したい。"
 QUESTION = "このオーダーに対応する光回線の契約があるかどうかを確認してください。"
@@ -38,7 +38,7 @@ class LookupWorld:
 
 
 @pytest.fixture
-def lw(world, clock, make_person, make_department) -> LookupWorld:  # noqa: F811
+def lw(world, clock, make_person, make_department) -> LookupWorld:
     """The look-up cast, with H1 and H2 holding grants in force for customer-info."""
     back_manager = make_person("MB", roles=("manager",), department=world.back, manages=[world.back],
                                name="中村 恵")

@@ -13,12 +13,6 @@ from tests.conftest import csrf_token_from
 HEADER = ",".join(HR_COLUMNS)
 
 
-@pytest.fixture
-def app_overrides(tmp_path) -> dict:
-    """Keep uploaded HR files in this test's own folder, not in the real instance folder."""
-    return {"PORTAL_ORG_UPLOAD_DIR": str(tmp_path / "org_imports")}
-
-
 def hr_file(*lines: str, header: str = HEADER) -> str:
     """An HR export: the header, then the given rows (already comma-joined), CRLF as Excel writes."""
     return "\r\n".join([header, *lines]) + "\r\n"
@@ -83,3 +77,18 @@ def person(employee_no: str) -> Person | None:
 def people_count() -> int:
     """How many people exist."""
     return db.session.scalar(select(func.count()).select_from(Person))
+
+
+@pytest.fixture
+def import_job_overrides(tmp_path) -> dict:
+    """Uploads and job files in this test's folder; the queue runs when the test says (run_pending)."""
+    return {"PORTAL_ORG_UPLOAD_DIR": str(tmp_path / "org_imports"), "PORTAL_JOBS_URL": "memory://",
+            "PORTAL_FILES_DIR": str(tmp_path / "files")}
+
+
+@pytest.fixture
+def admin(make_person, login):
+    """A signed-in administrator (the client is theirs)."""
+    person = make_person("S6001", roles=("admin",), name="渡辺 聡", name_kana="わたなべ さとし")
+    login(person)
+    return person

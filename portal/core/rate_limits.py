@@ -5,8 +5,8 @@ each view decorated with `limiter.limit` when that view runs. The portal declare
 application-wide limits, only limits on a few views (sign-in, attestation, certificate
 verification, audit export), so the hook found nothing to do on every other request, and finding
 that out cost about 0.15 ms each time (a tenth of a quiz submission's CPU). It is taken
-out here; the decorated views keep their limits (tests/test_rate_limits_in_views.py,
-tests/test_security_login_throttle.py and the verification page's tests see the 429s).
+out here; the decorated views keep their limits (tests/security/test_rate_limits_in_views.py,
+tests/security/test_security_login_throttle.py and the verification page's tests see the 429s).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Pure decisions about corrective instructions: attachment types, deadlines, status, scope.
 
-No app, no database: data in, answer out (unit-tested in tests/test_instructions_rules.py).
+No app, no database: data in, answer out (unit-tested in tests/instructions/test_instructions_rules.py).
 """
 from __future__ import annotations
 

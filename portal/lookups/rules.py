@@ -1,6 +1,6 @@
 """Pure rules of look-up requests: state transitions, expiry, who may act, personal data in text.
 
-No app, no database: data in, answer out (unit-tested in tests/test_lookups_rules.py). The purpose
+No app, no database: data in, answer out (unit-tested in tests/lookups/test_lookups_rules.py). The purpose
 explanation and reason rules are every approval workflow's (portal/approvals/rules.py), so "." or
 "ああああ…" is refused here exactly as it is on an access request.
 """

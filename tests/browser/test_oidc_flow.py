@@ -15,7 +15,6 @@ from portal.org.models import Person
 from portal.training.models import Attestation, QuizAttempt
 from portal.training.quiz import questions_by_id
 from tests.browser.helpers import main_text, sign_out
-from tests.oidc_fixtures import oidc_provider  # noqa: F401
 
 MANUAL = "partner-subscriber-information"
 

@@ -31,11 +31,12 @@ its answer in `access_decisions` (portal/access/refresh.py).
 A rule change touches, in this order: `rule.training_status` (and `settled_status`/`standing_of`),
 the SQL twins in `sql`, the triggers of migration 0008 when the rule reads a new fact (a new
 migration for both dialects), then `portal training rebuild-status` after deploying. The tests that
-bind the forms together: tests/test_training_status.py (the pure rule, table-driven),
-tests/test_training_queries.py (SQL twins = pure rule on every branch and boundary),
-tests/test_training_status_rows.py (random histories: stored rows, counts and twins equal the pure
-rule after every step), tests/test_training_revocation.py, tests/test_dashboards_queries.py (the
-dashboards' counts) and tests/test_access_decision.py (the access gate).
+bind the forms together, under tests/: training/test_training_status.py (the pure rule,
+table-driven), training/test_training_queries.py (SQL twins = pure rule on every branch and
+boundary), training/test_training_status_rows.py (random histories: stored rows, counts and twins
+equal the pure rule after every step), training/test_training_revocation.py,
+dashboards/test_dashboards_queries.py (the dashboards' counts) and access/test_access_decision.py
+(the access gate).
 
 Other features import from this package, never from its modules.
 """

@@ -1,0 +1,1 @@
+"""Access requests, grants, reviews, the decision API and its route matrix."""

@@ -1,0 +1,1 @@
+"""The audit trail: chain, anchors, evidence, exports and pages."""

@@ -1,0 +1,1 @@
+"""Sign-in: local accounts, passwords, second factor, company SSO, signing attestations."""

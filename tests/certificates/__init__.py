@@ -1,0 +1,1 @@
+"""Certificates: PDFs, pages, bulk export, verification links."""

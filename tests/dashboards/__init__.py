@@ -1,0 +1,1 @@
+"""Dashboards: pages, queries, charts, exports."""

@@ -1,0 +1,1 @@
+"""Instructions (業務指示): issue, acknowledge, register."""

@@ -1,0 +1,1 @@
+"""Long work as jobs: the queue, consumers, schedules."""

@@ -1,0 +1,1 @@
+"""Look-ups (照会): rules, services, views, statistics."""

@@ -1,0 +1,1 @@
+"""Manuals: files, publishing, rendering, pages."""

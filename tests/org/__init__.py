@@ -1,0 +1,1 @@
+"""The organisation: people, departments, roles, HR import."""

@@ -1,0 +1,1 @@
+"""Reminders: rules, sending, the button."""

@@ -1,0 +1,1 @@
+"""The security checklist (SECURITY.md), row by row, and rate limits."""

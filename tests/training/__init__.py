@@ -1,0 +1,1 @@
+"""Training: status, quiz, flow, retraining, revocation, queries."""
