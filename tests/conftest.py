@@ -28,6 +28,7 @@ from portal.org.models import Department, Person, PersonRole
 
 pytest_plugins = [  # a module listed after the ones it imports, so that pytest rewrites its asserts
     "tests.clock",
+    "tests.org_fixtures",
     "tests.access_fixtures",
     "tests.accounts_fixtures",
     "tests.training_fixtures",
