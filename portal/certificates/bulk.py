@@ -63,8 +63,8 @@ def zip_chunks(entries: Iterable[tuple[str, bytes]]) -> Iterator[bytes]:
 def entry_name(facts: CertificateFacts) -> str:
     """<department code>/<employee no>-<manual>-ed<n>-<id>.pdf, every part cleaned of path characters."""
     folder = clean_filename(facts.department_code, "department")
-    name = clean_filename(f"{facts.employee_no}-{facts.manual_slug}-ed{facts.edition_number}-{facts.attestation_id}.pdf",
-                          f"certificate-{facts.attestation_id}.pdf")
+    stem = f"{facts.employee_no}-{facts.manual_slug}-ed{facts.edition_number}-{facts.attestation_id}"
+    name = clean_filename(f"{stem}.pdf", f"certificate-{facts.attestation_id}.pdf")
     return f"{folder}/{name}"
 
 

@@ -192,7 +192,8 @@ def change_roles(actor: Person, person: Person, roles: Iterable[str], managed_de
     if wanted_ids and "manager" not in wanted_roles:
         raise RoleChangeRefused("manages_without_manager", "managed")
     lock_organisation()
-    departments = db.session.scalars(select(Department).where(Department.id.in_(wanted_ids))).all() if wanted_ids else []
+    departments = (db.session.scalars(select(Department).where(Department.id.in_(wanted_ids))).all()
+                   if wanted_ids else [])
     if len(departments) != len(wanted_ids):
         raise RoleChangeRefused("unknown_department", "managed")
     db.session.refresh(person)  # decide on the committed state, after taking the lock

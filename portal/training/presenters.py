@@ -51,7 +51,8 @@ def reason_message(reason: str | None, **details) -> str:
         "renewal_needs_edition": _("Your attestation of this edition has expired. You can attest again when the "
                                    "training administrators publish the next edition."),
         "passed": _("You have passed the quiz. The next step is to confirm and attest."),
-        "attempts_used": _("You have used every attempt allowed for this edition. Please ask the training administrators."),
+        "attempts_used": _("You have used every attempt allowed for this edition. "
+                           "Please ask the training administrators."),
         "wait": _("You can try the quiz again from %(time)s.", time=format_jst(until)) if until else "",
         "not_passed": _("Pass the quiz on the current edition before you attest."),
         "already_submitted": _("These answers were already submitted. Each attempt is graded once."),

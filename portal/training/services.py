@@ -62,7 +62,8 @@ def record_progress(person_id: int, manual_id: int, now: datetime, *, started: i
     if attestation is not None:
         row.update(attested_edition_id=attestation.edition_id, attested_edition_number=attestation.edition_number,
                    attested_at=attestation.attested_at)
-        newer = table.c.attested_edition_number.is_(None) | (table.c.attested_edition_number < attestation.edition_number)
+        newer = (table.c.attested_edition_number.is_(None)
+                 | (table.c.attested_edition_number < attestation.edition_number))
         for name in ("attested_edition_id", "attested_edition_number", "attested_at"):
             # Typed as the column: a bare value in a CASE would skip UTCDateTime's conversion to UTC.
             changes[name] = case((newer, literal(row[name], table.c[name].type)), else_=table.c[name])
