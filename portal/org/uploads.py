@@ -121,11 +121,20 @@ def discard_pending(token: str | None) -> None:
 
 
 def purge_stale() -> None:
-    """Remove uploads older than MAX_AGE_SECONDS."""
+    """Remove uploads older than MAX_AGE_SECONDS.
+
+    An upload's age is the `uploaded_at` its metadata records (the clock `load_pending` judges by);
+    a file's mtime decides only for leftovers without readable metadata (a crash between writes).
+    """
     limit = time.time() - MAX_AGE_SECONDS
-    for path in upload_dir().glob("*"):
+    folder = upload_dir()
+    for path in folder.glob("*"):
         try:
-            if path.stat().st_mtime < limit:
+            if path.suffix == ".json":
+                uploaded_at = json.loads(path.read_text(encoding="utf-8")).get("uploaded_at", 0)
+                if uploaded_at < limit:
+                    discard_pending(path.stem)
+            elif not (folder / f"{path.stem}.json").exists() and path.stat().st_mtime < limit:
                 path.unlink(missing_ok=True)
-        except OSError:
-            continue  # another process removed it first
+        except (OSError, ValueError):
+            continue  # another process removed it first, or it is being written

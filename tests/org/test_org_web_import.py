@@ -211,3 +211,17 @@ def test_auditor_and_training_admin_cannot_import(app, client, make_person, logi
     token = csrf_token_from(client, "/")
     response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
     assert response.status_code == 403
+
+
+def test_an_upload_expires_by_the_portal_clock_not_by_the_file_time(app, clock):
+    """Six hours after the upload (by the clock the preview judges by) it is gone; a newer one stays."""
+    from portal.org.uploads import load_pending, save_pending, upload_dir
+
+    with app.app_context():
+        old = save_pending(1, GOOD.encode("utf-8"), "old.csv", "utf-8", False)
+        clock.advance(hours=5, minutes=59)
+        assert load_pending(old, 1) is not None
+        clock.advance(minutes=2)
+        new = save_pending(1, GOOD.encode("utf-8"), "new.csv", "utf-8", False)  # purges what is stale
+        assert sorted(path.name for path in upload_dir().iterdir()) == sorted([f"{new}.csv", f"{new}.json"])
+        assert load_pending(new, 1).filename == "new.csv"
