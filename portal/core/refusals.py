@@ -22,8 +22,12 @@ Wording = Callable[..., str]
 class Refusal(Exception):
     """A rule refused the action and nothing was written: `code`, `field`, `details`, maybe `message`."""
 
-    def __init__(self, code: str, field: str | None = None, *, message=None, also: Iterable[Refusal] = (),
+    #: The code of a subclass that stands for one refusal only (raised without arguments).
+    CODE = ""
+
+    def __init__(self, code: str = "", field: str | None = None, *, message=None, also: Iterable[Refusal] = (),
                  **details):
+        code = code or type(self).CODE
         super().__init__(code)
         self.code = code
         self.field = field

@@ -49,12 +49,16 @@ class IssueData:
     corrects_id: int | None = None
 
 
-class NotARecipient(Exception):
+class NotARecipient(Refusal):
     """Only the people an instruction was addressed to can acknowledge it."""
 
+    CODE = "not_a_recipient"
 
-class NothingToRemind(Exception):
+
+class NothingToRemind(Refusal):
     """Everyone in the reminder's scope has acknowledged (or the instruction was corrected)."""
+
+    CODE = "nothing_to_remind"
 
 
 _DEADLINE_MESSAGES = {

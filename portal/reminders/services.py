@@ -23,6 +23,7 @@ from sqlalchemy.types import Date, Integer, String
 
 from portal.audit.services import record_event
 from portal.core.mail import mail_locale
+from portal.core.refusals import Refusal
 from portal.extensions import UTCDateTime, db
 from portal.manuals.models import Manual, TrainingAssignment
 from portal.org.models import Person, PersonRole, department_managers
@@ -35,16 +36,22 @@ from portal.reminders.rules import BEHIND_STATUSES, DIGEST, DUE_SOON, OPEN_STATU
 CLAIM_TIMEOUT = timedelta(minutes=15)
 
 
-class AlreadyRemindedToday(Exception):
+class AlreadyRemindedToday(Refusal):
     """The person was already sent an overdue reminder today (by the schedule or a manager)."""
 
+    CODE = "already_reminded_today"
 
-class NothingToRemind(Exception):
+
+class NothingToRemind(Refusal):
     """The person has no overdue or expired training in the viewer's departments."""
 
+    CODE = "nothing_to_remind"
 
-class NoAddress(Exception):
+
+class NoAddress(Refusal):
     """The person has no e-mail address to remind them at."""
+
+    CODE = "no_address"
 
 
 def new_claim() -> str:
